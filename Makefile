@@ -1,0 +1,115 @@
+# mkagent - concurrent HSM master key changes on the AP bus, automated.
+#
+#   make          build agent/mkagent
+#   make check    install missing packages, build, run every test (prove)
+#   make demo     a full master key change on the simulated AP bus
+#   make deps     install the Debian packages the build and tests need
+#   make install  DESTDIR=... PREFIX=...
+
+VERSION    := 0.1
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/mkagent
+MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share/mkagent
+SYSCONFDIR ?= /etc
+UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+
+# Debian bookworm packages for the build and the tests.
+DEB_PKGS := gcc make pkg-config perl libudev-dev libkmod-dev libssl-dev \
+	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev
+
+PKGS      := libudev libkmod openssl libnl-3.0 inih json-c
+TEST_PKGS := umockdev-1.0
+
+CC     ?= cc
+CFLAGS ?= -O2 -g
+WARN   := -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes \
+	-fstack-protector-strong
+# Evaluated when a recipe runs, after `make deps` may have installed pkg-config.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+
+AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_OBJS := $(AGENT_SRCS:.c=.o)
+SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c
+SIM_OBJS   := $(SIM_SRCS:.c=.o)
+TEST_SRCS  := $(wildcard selftest/test-*.c)
+TESTS      := $(TEST_SRCS:.c=)
+
+all: agent/mkagent
+
+agent/libmkagent.a: $(AGENT_OBJS)
+	$(AR) rcs $@ $^
+
+agent/mkagent: agent/main.o agent/libmkagent.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+agent/%.o: agent/%.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+selftest/%.o: selftest/%.c
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
+selftest/libselftest.a: $(SIM_OBJS)
+	$(AR) rcs $@ $^
+
+selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
+tests: agent/mkagent $(TESTS)
+
+# Installs what is missing; without root, prints the apt-get line and fails.
+missing_pkgs = for p in $(DEB_PKGS); do \
+	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || printf '%s ' $$p; done
+
+deps:
+	@missing=$$($(missing_pkgs)); \
+	if [ -z "$$missing" ]; then echo "make deps: every package is installed"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "make deps: needs root; run: apt-get install -y $$missing" >&2; exit 1; fi; \
+	echo "make deps: installing $$missing"; \
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing
+
+need-deps:
+	@missing=$$($(missing_pkgs)); [ -z "$$missing" ] || $(MAKE) --no-print-directory deps
+
+check: need-deps
+	@$(MAKE) --no-print-directory tests
+	prove -f $(TESTS)
+
+demo: need-deps
+	@$(MAKE) --no-print-directory agent/mkagent
+	@echo "The demo comes with the agent (mkagent daemon); for now, the simulated bus:"
+	@$(MAKE) --no-print-directory selftest/test-status >/dev/null
+	@./selftest/test-status --demo
+
+install: agent/mkagent
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 0755 agent/mkagent $(DESTDIR)$(SBINDIR)/mkagent
+	for m in man/*.[1-8]; do \
+		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
+		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	for f in helpers/*; do [ -f "$$f" ] && [ -x "$$f" ] && \
+		$(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || true; done
+	for f in profiles/*.profile; do [ -f "$$f" ] && \
+		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/profiles/ || true; done
+	for f in rules/*.rules; do [ -f "$$f" ] && \
+		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UDEVRULESDIR)/ || true; done
+	for f in etc/*.conf; do [ -f "$$f" ] && \
+		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/ || true; done
+	for f in etc/*.service; do [ -f "$$f" ] && \
+		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UNITDIR)/ || true; done
+
+clean:
+	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
+		selftest/*.a $(TESTS)
+
+.PHONY: all tests deps need-deps check demo install clean
+-include $(wildcard agent/*.d selftest/*.d)

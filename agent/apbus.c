@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <libudev.h>
+
+#include "apbus.h"
+#include "log.h"
+#include "macro.h"
+
+#define AP_FUNC_COPRO 0x10000000u
+#define AP_FUNC_ACCEL 0x08000000u
+#define AP_FUNC_EP11 0x04000000u
+
+/* sysfs attributes are one page at most. */
+#define SYSFS_PAGE 4096
+
+static inline void udev_unrefp(struct udev **u)
+{
+	if (*u)
+		udev_unref(*u);
+}
+
+static inline void udev_enumerate_unrefp(struct udev_enumerate **e)
+{
+	if (*e)
+		udev_enumerate_unref(*e);
+}
+
+static inline void udev_device_unrefp(struct udev_device **d)
+{
+	if (*d)
+		udev_device_unref(*d);
+}
+
+enum ap_mode ap_mode_from_card(const char *type, const char *functions)
+{
+	size_t len = type ? strlen(type) : 0;
+
+	if (len >= 4 && strncmp(type, "CEX", 3) == 0) {
+		switch (type[len - 1]) {
+		case 'A':
+			return AP_MODE_ACCEL;
+		case 'C':
+			return AP_MODE_CCA;
+		case 'P':
+			return AP_MODE_EP11;
+		}
+	}
+	if (functions) {
+		char *end;
+		unsigned long f;
+
+		errno = 0;
+		f = strtoul(functions, &end, 16);
+		if (errno || end == functions)
+			return AP_MODE_UNKNOWN;
+		if (f & AP_FUNC_ACCEL)
+			return AP_MODE_ACCEL;
+		if (f & AP_FUNC_COPRO)
+			return AP_MODE_CCA;
+		if (f & AP_FUNC_EP11)
+			return AP_MODE_EP11;
+	}
+	return AP_MODE_UNKNOWN;
+}
+
+static int attr_bool(struct udev_device *d, const char *name)
+{
+	const char *v = udev_device_get_sysattr_value(d, name);
+
+	if (!v)
+		return -1;
+	return v[0] == '1';
+}
+
+static void copy_trimmed(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strcspn(src, "\n") : 0;
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, src ? src : "", len);
+	dst[len] = '\0';
+}
+
+static int add_queue(struct ap_bus *bus, struct udev_device *d)
+{
+	struct udev_device *card = udev_device_get_parent(d);
+	struct ap_queue q = { .online = -1, .config = -1, .chkstop = -1 };
+	struct ap_queue *v;
+
+	if (apqn_parse(udev_device_get_sysname(d), &q.apqn, NULL) < 0)
+		return 0; /* not a queue name the kernel would use */
+	if (card) {
+		const char *type = udev_device_get_sysattr_value(card, "type");
+
+		copy_trimmed(q.card_type, sizeof(q.card_type), type);
+		q.mode = ap_mode_from_card(q.card_type,
+					   udev_device_get_sysattr_value(card, "ap_functions"));
+	}
+	q.online = attr_bool(d, "online");
+	q.config = attr_bool(d, "config");
+	q.chkstop = attr_bool(d, "chkstop");
+	q.syspath = strdup(udev_device_get_syspath(d));
+	if (!q.syspath)
+		return -ENOMEM;
+	v = realloc(bus->q, (bus->n + 1) * sizeof(*v));
+	if (!v) {
+		free(q.syspath);
+		return -ENOMEM;
+	}
+	v[bus->n++] = q;
+	bus->q = v;
+	return 0;
+}
+
+static int queue_cmp(const void *a, const void *b)
+{
+	return apqn_cmp(&((const struct ap_queue *)a)->apqn, &((const struct ap_queue *)b)->apqn);
+}
+
+int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *en = NULL;
+	struct udev_list_entry *le;
+	struct ap_bus b = { 0 };
+	int rc;
+
+	if (!udev)
+		return errmsg_set(e, -ENOMEM, "cannot create a udev context");
+	en = udev_enumerate_new(udev);
+	if (!en)
+		return errmsg_set(e, -ENOMEM, "cannot enumerate devices");
+	rc = udev_enumerate_add_match_subsystem(en, "ap");
+	if (rc >= 0)
+		rc = udev_enumerate_add_match_property(en, "DEVTYPE", "ap_queue");
+	if (rc >= 0)
+		rc = udev_enumerate_scan_devices(en);
+	if (rc < 0)
+		return errmsg_set(e, rc, "cannot scan the AP bus: %s", strerror(-rc));
+	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en))
+	{
+		_cleanup_(udev_device_unrefp) struct udev_device *d =
+			udev_device_new_from_syspath(udev, udev_list_entry_get_name(le));
+
+		if (!d)
+			continue; /* removed while we looked */
+		rc = add_queue(&b, d);
+		if (rc < 0) {
+			ap_bus_free(&b);
+			return errmsg_set(e, rc, "out of memory");
+		}
+	}
+	if (b.n)
+		qsort(b.q, b.n, sizeof(*b.q), queue_cmp);
+	ap_bus_free(bus);
+	*bus = b;
+	return 0;
+}
+
+void ap_bus_free(struct ap_bus *bus)
+{
+	for (size_t i = 0; i < bus->n; i++)
+		free(bus->q[i].syspath);
+	free(bus->q);
+	bus->q = NULL;
+	bus->n = 0;
+}
+
+struct ap_queue *ap_bus_find(const struct ap_bus *bus, struct apqn a)
+{
+	struct ap_queue key = { .apqn = a };
+
+	if (!bus->n)
+		return NULL;
+	return bsearch(&key, bus->q, bus->n, sizeof(*bus->q), queue_cmp);
+}
+
+/* One open and read of the attribute: the kernel asks the HSM once per open. */
+static ssize_t read_attr(const char *dir, const char *name, char *buf, size_t size)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t len = 0;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	while (len < size) {
+		ssize_t n = read(fd, buf + len, size - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+int ap_queue_read_mkvps(struct ap_queue *q, struct errmsg *e)
+{
+	char buf[SYSFS_PAGE];
+	char name[APQN_STR_MAX];
+	struct errmsg pe;
+	ssize_t len;
+	int rc;
+
+	apqn_format(q->apqn, name);
+	q->regs_read = false;
+	len = read_attr(q->syspath, "mkvps", buf, sizeof(buf));
+	if (len == -ENOENT)
+		return 0;
+	if (len < 0)
+		return errmsg_set(e, (int)len, "%s: cannot read mkvps: %s", name,
+				  strerror((int)-len));
+	rc = mkvps_parse(buf, (size_t)len, &q->regs, &pe);
+	if (rc < 0)
+		return errmsg_set(e, rc, "%s: %s", name, pe.text);
+	q->regs_read = true;
+	log_debug("%s: read mkvps", name);
+	return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli.h - what every command gets from the global options, the exit
+ * codes of DESIGN §7, and the commands themselves.
+ */
+#pragma once
+
+#include <string.h>
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* refused, failed, or names nothing that exists */
+	EXIT_USAGE = 2,	  /* bad usage or a malformed value */
+};
+
+struct cli {
+	const char *state_dir;
+	const char *config;
+	const char *profiles;
+};
+
+int cmd_status(const struct cli *cli, int argc, char **argv);
+
+/*
+ * Report what getopt_long returned for a bad option (':' or '?') of
+ * @cmd (NULL for the global options) in one line; returns EXIT_USAGE.
+ */
+int cli_option_error(const char *cmd, int c, char **argv);

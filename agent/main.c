@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - global options and the command table of `mkagent`.
+ */
+#include <getopt.h>
+
+#include "cli.h"
+#include "log.h"
+#include "macro.h"
+
+#ifndef VERSION
+#define VERSION "0.1"
+#endif
+
+static const struct command {
+	const char *name;
+	int (*run)(const struct cli *cli, int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "status", cmd_status, "show AP queues and their master key registers" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: mkagent [OPTIONS] COMMAND [ARGS]\n"
+		   "Automate concurrent HSM master key changes on the AP bus.\n\n"
+		   "Options:\n"
+		   "      --state-dir DIR   state directory (default /var/lib/mkagent)\n"
+		   "      --config FILE     configuration (default /etc/mkagent/mkagent.conf)\n"
+		   "      --profiles DIR    consumer profiles (default /etc/mkagent/profiles)\n"
+		   "  -v, --verbose LEVEL   none, error, warn, info, devel or debug\n"
+		   "  -h, --help            show this help\n"
+		   "      --version         show the version\n\n"
+		   "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nSee 'mkagent COMMAND --help' and mkagent(8).\n");
+}
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "profiles", required_argument, NULL, 'P' },
+		{ "verbose", required_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli cli = {
+		.state_dir = env_or("MKAGENT_STATE_DIR", "/var/lib/mkagent"),
+		.config = env_or("MKAGENT_CONFIG", "/etc/mkagent/mkagent.conf"),
+		.profiles = env_or("MKAGENT_PROFILES", "/etc/mkagent/profiles"),
+	};
+	int c, lvl;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:v:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			cli.state_dir = optarg;
+			break;
+		case 'C':
+			cli.config = optarg;
+			break;
+		case 'P':
+			cli.profiles = optarg;
+			break;
+		case 'v':
+			lvl = log_level_from_name(optarg);
+			if (lvl < 0) {
+				say_error("-v/--verbose: '%s' is not none, error, warn, info, devel or debug",
+					  optarg);
+				return EXIT_USAGE;
+			}
+			log_set_level(lvl);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("mkagent %s\n", VERSION);
+			return EXIT_OK;
+		default:
+			return cli_option_error(NULL, c, argv);
+		}
+	}
+	if (optind >= argc) {
+		say_error("no command given (see mkagent --help)");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (streq(commands[i].name, argv[optind])) {
+			argc -= optind;
+			argv += optind;
+			optind = 0; /* reset getopt for the command's own options */
+			return commands[i].run(&cli, argc, argv);
+		}
+	}
+	say_error("unknown command '%s' (see mkagent --help)", argv[optind]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mktype.h - the vocabulary of DESIGN §2: master key types, their
+ * registers and the states a register can be in, with the names used on
+ * the command line, in INI files, JSON and helper environments.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum mk_type {
+	MK_CCA_SYM,
+	MK_CCA_ASYM,
+	MK_CCA_AES,
+	MK_CCA_APKA,
+	MK_EP11,
+	MK_TYPE_COUNT,
+};
+
+enum mk_reg {
+	REG_NEW,
+	REG_CUR,
+	REG_OLD,
+	REG_COUNT,
+};
+
+/* Register states as sysfs prints them; REG_UNKNOWN is the `- -` form. */
+enum reg_state {
+	REG_UNKNOWN,
+	REG_EMPTY,
+	REG_PARTIAL,
+	REG_FULL,
+	REG_INVALID,
+	REG_VALID,
+	REG_UNCOMMITTED,
+	REG_COMMITTED,
+	REG_STATE_COUNT,
+};
+
+enum ap_mode {
+	AP_MODE_UNKNOWN,
+	AP_MODE_ACCEL,
+	AP_MODE_CCA,
+	AP_MODE_EP11,
+};
+
+/* Pattern lengths in bytes: on the command line and in sysfs. */
+#define MKVP_MAX_BYTES 32
+
+const char *mk_type_name(enum mk_type t);
+/* Returns the type, or -EINVAL for a name outside the vocabulary. */
+int mk_type_from_name(const char *name);
+bool mk_type_is_cca(enum mk_type t);
+size_t mk_type_cli_bytes(enum mk_type t);
+size_t mk_type_sysfs_bytes(enum mk_type t);
+/* EP11 has no OLD register. */
+bool mk_type_has_reg(enum mk_type t, enum mk_reg r);
+
+const char *mk_reg_name(enum mk_reg r);
+const char *reg_state_name(enum reg_state s);
+/* A register's pattern means something only in these states. */
+bool reg_state_has_mkvp(enum reg_state s);
+
+const char *ap_mode_name(enum ap_mode m);

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * apsim.h - the AP bus simulator. On an umockdev testbed it builds the
+ * AP root device, cards and queues with the attributes and uevent
+ * properties the kernel gives them, and plays the HSM and the TKE: each
+ * queue holds real random master keys, patterns are derived from them,
+ * and every TKE action rewrites `mkvps` exactly as zcrypt prints it.
+ * Like the kernel, it sends no uevent when a register changes.
+ *
+ * Programs using it must run under umockdev-wrapper; apsim_new()
+ * re-executes the program under it when needed.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../agent/apqn.h"
+#include "../agent/mkvp.h"
+#include "../agent/mktype.h"
+
+#define APSIM_KEY_MAX 32
+
+struct apsim;
+
+struct apsim_key {
+	uint8_t len;
+	uint8_t b[APSIM_KEY_MAX];
+};
+
+/* A new testbed with the AP root device and the zcrypt modules loaded.
+ * @argv is the program's own, for the re-exec under umockdev-wrapper. */
+struct apsim *apsim_new(char **argv);
+void apsim_free(struct apsim *sim);
+/* The testbed directory (UMOCKDEV_DIR). */
+const char *apsim_root(const struct apsim *sim);
+
+/* Kernels before 5.19 print no ASYM lines (default: they do). */
+void apsim_set_asym_lines(struct apsim *sim, bool on);
+
+/* A card `card%02x` of @type, e.g. "CEX7C", "CEX8P", "CEX7A". */
+int apsim_add_card(struct apsim *sim, unsigned int card, const char *type);
+/* A queue on an existing card, bound to cex4queue and online, with
+ * random CUR keys, NEW empty and OLD invalid. Sends add and bind. */
+int apsim_add_queue(struct apsim *sim, struct apqn a);
+int apsim_remove_queue(struct apsim *sim, struct apqn a);
+/* Bind to @driver ("cex4queue" or "vfio_ap") or unbind (NULL). */
+int apsim_bind(struct apsim *sim, struct apqn a, const char *driver);
+
+/* Queue state changes; online and config send `change` uevents. */
+int apsim_set_online(struct apsim *sim, struct apqn a, bool on);
+int apsim_set_config(struct apsim *sim, struct apqn a, bool on);
+int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
+int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
+/* The root device's `change` with BINDINGS=complete and its count. */
+void apsim_bindings_complete(struct apsim *sim);
+/* Module state under /sys/module: "live", "builtin" or NULL (missing). */
+int apsim_set_module(struct apsim *sim, const char *name, const char *state);
+
+/* Master keys. */
+void apsim_random_key(enum mk_type t, struct apsim_key *k);
+/* The pattern sysfs shows for @k as a @t master key. */
+void apsim_key_mkvp(enum mk_type t, const struct apsim_key *k, struct mkvp *out);
+
+/* TKE: the first step of a load (CCA NEW `partial`, EP11 `uncommitted`). */
+int apsim_load_part(struct apsim *sim, struct apqn a, enum mk_type t, const struct apsim_key *k);
+/* The last step: CCA NEW `full`, EP11 `committed`. */
+int apsim_commit(struct apsim *sim, struct apqn a, enum mk_type t);
+/* Both steps. */
+int apsim_load(struct apsim *sim, struct apqn a, enum mk_type t, const struct apsim_key *k);
+/* OLD <- CUR <- NEW, NEW empty (EP11 has no OLD). -EINVAL unless loaded. */
+int apsim_activate(struct apsim *sim, struct apqn a, enum mk_type t);
+int apsim_clear_new(struct apsim *sim, struct apqn a, enum mk_type t);
+/* The key in a register; -ENOENT when the register holds none. */
+int apsim_get_key(const struct apsim *sim, struct apqn a, enum mk_type t, enum mk_reg r,
+		  struct apsim_key *out);
+
+/* How often `mkvps` of @a was read (opened read-only and closed). */
+int apsim_mkvps_reads(struct apsim *sim, struct apqn a);
+/* Reads of every queue's `mkvps`. */
+int apsim_mkvps_reads_total(struct apsim *sim);

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static int drain(int fd, struct buf *b)
+{
+	char chunk[4096];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+	char *p;
+
+	if (n <= 0)
+		return n < 0 && errno == EINTR ? 1 : 0;
+	p = realloc(b->p, b->len + (size_t)n + 1);
+	if (!p)
+		return 0;
+	memcpy(p + b->len, chunk, (size_t)n);
+	b->len += (size_t)n;
+	p[b->len] = '\0';
+	b->p = p;
+	return 1;
+}
+
+int run_argv(struct run_result *r, char *const argv[])
+{
+	int out[2], err[2], wstatus;
+	struct buf bo = { 0 }, be = { 0 };
+	struct pollfd pfd[2];
+	pid_t pid;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	pfd[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (pfd[i].fd >= 0 && pfd[i].revents && !drain(pfd[i].fd, i ? &be : &bo)) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+		}
+	}
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	r->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+	r->out = bo.p ? bo.p : strdup("");
+	r->err = be.p ? be.p : strdup("");
+	return 0;
+}
+
+int run_mkagent(struct run_result *r, ...)
+{
+	char *argv[64];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = (char *)build_path("agent/mkagent");
+	va_start(ap, r);
+	while (n < 63 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	return run_argv(r, argv);
+}
+
+void run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* The test binaries live in selftest/ of the build tree. */
+const char *build_path(const char *rel)
+{
+	static char top[PATH_MAX];
+	static char path[PATH_MAX + 256];
+
+	if (!top[0]) {
+		ssize_t n = readlink("/proc/self/exe", top, sizeof(top) - 1);
+		char *slash;
+
+		if (n < 0)
+			return rel;
+		top[n] = '\0';
+		for (int i = 0; i < 2 && (slash = strrchr(top, '/')); i++)
+			*slash = '\0';
+	}
+	snprintf(path, sizeof(path), "%s/%s", top, rel);
+	return path;
+}
+
+int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; s && *s; s++)
+		if (*s == '\n')
+			n++;
+	return n;
+}
