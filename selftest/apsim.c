@@ -320,7 +320,9 @@ struct apsim *apsim_new(char **argv)
 	struct apsim *sim;
 	char path[PATH_MAX];
 
-	if (!umockdev_in_mock_environment())
+	const char *preload = getenv("LD_PRELOAD");
+
+	if (!preload || !strstr(preload, "libumockdev-preload"))
 		reexec_under_umockdev(argv);
 	sim = calloc(1, sizeof(*sim));
 	if (!sim)
@@ -343,7 +345,7 @@ struct apsim *apsim_new(char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/module", sim->sys);
 	mkdir(path, 0755);
-	apsim_set_module(sim, "ap", "builtin");
+	apsim_set_module(sim, "ap", "live");
 	apsim_set_module(sim, "zcrypt", "live");
 	apsim_set_module(sim, "zcrypt_cex4", "live");
 	apsim_set_module(sim, "pkey", "live");
@@ -360,7 +362,6 @@ void apsim_free(struct apsim *sim)
 	if (sim->ifd >= 0)
 		close(sim->ifd);
 	free(sim->by_wd);
-	rm_rf(sim->root);
 	g_free(sim->root);
 	g_free(sim->sys);
 	g_object_unref(sim->tb);
@@ -382,7 +383,7 @@ void apsim_set_asym_lines(struct apsim *sim, bool on)
 
 int apsim_set_module(struct apsim *sim, const char *name, const char *state)
 {
-	char dir[PATH_MAX], file[PATH_MAX + 16];
+	char dir[PATH_MAX], file[PATH_MAX + 16], text[32];
 
 	snprintf(dir, sizeof(dir), "%s/module/%s", sim->sys, name);
 	snprintf(file, sizeof(file), "%s/initstate", dir);
@@ -391,10 +392,6 @@ int apsim_set_module(struct apsim *sim, const char *name, const char *state)
 		return 0;
 	if (mkdir(dir, 0755) < 0)
 		return -errno;
-	if (strcmp(state, "builtin") == 0)
-		return 0; /* built-in modules have no initstate */
-	char text[32];
-
 	snprintf(text, sizeof(text), "%s\n", state);
 	return write_file(file, text);
 }
@@ -402,7 +399,7 @@ int apsim_set_module(struct apsim *sim, const char *name, const char *state)
 int apsim_add_card(struct apsim *sim, unsigned int card, const char *type)
 {
 	struct sim_card *c;
-	char name[16], hw[8], funcs[16], props[512], path[PATH_MAX];
+	char name[16], hw[8], funcs[16], devtype[8], modalias[16];
 	unsigned int f = AP_FUNC_APXA;
 	int gen;
 	size_t len = strlen(type);
@@ -423,11 +420,14 @@ int apsim_add_card(struct apsim *sim, unsigned int card, const char *type)
 	snprintf(name, sizeof(name), "card%02x", card);
 	snprintf(hw, sizeof(hw), "%d", gen + 6);
 	snprintf(funcs, sizeof(funcs), "0x%08X", f);
-	card_props(sim, card, NULL, props, sizeof(props));
+	snprintf(devtype, sizeof(devtype), "%04X", gen + 6);
+	snprintf(modalias, sizeof(modalias), "ap:t%02X", gen + 6);
+	/* umockdev sends the add uevent with these properties */
 	g_free(umockdev_testbed_add_device(sim->tb, "ap", name, "/sys/devices/ap", "type", type,
 					   "hwtype", hw, "raw_hwtype", hw, "ap_functions", funcs,
 					   "online", "1", "config", "1", "chkstop", "0", "depth",
-					   "8", NULL, NULL));
+					   "8", NULL, "DEVTYPE", "ap_card", "DEV_TYPE", devtype,
+					   "MODALIAS", modalias, "MODE", mode_word(c->mode), NULL));
 	if (c->mode != 'A') {
 		char devpath[64];
 
@@ -435,9 +435,6 @@ int apsim_add_card(struct apsim *sim, unsigned int card, const char *type)
 		umockdev_testbed_set_attribute(sim->tb, devpath, "serialnr",
 					       c->mode == 'C' ? "93AADFK7" : "93AABEXB00000000");
 	}
-	snprintf(path, sizeof(path), "%s/devices/ap/%s/uevent", sim->sys, name);
-	write_file(path, props);
-	card_uevent(sim, card, "add", NULL);
 	card_uevent(sim, card, "bind", NULL);
 	return 0;
 }
@@ -460,7 +457,7 @@ int apsim_add_queue(struct apsim *sim, struct apqn a)
 {
 	struct sim_card *c = &sim->cards[a.card];
 	struct sim_queue *q;
-	char name[16], carddev[64], props[512], dir[PATH_MAX];
+	char name[16], carddev[64], dir[PATH_MAX];
 
 	if (!c->exists)
 		return -ENOENT;
@@ -475,8 +472,8 @@ int apsim_add_queue(struct apsim *sim, struct apqn a)
 	snprintf(name, sizeof(name), "%02x.%04x", a.card, a.domain);
 	card_devpath(a.card, carddev, sizeof(carddev));
 	g_free(umockdev_testbed_add_device(sim->tb, "ap", name, carddev, "config", "1", "chkstop",
-					   "0", "request_count", "0", NULL, NULL));
-	queue_props(sim, q, NULL, props, sizeof(props));
+					   "0", "request_count", "0", NULL, "DEVTYPE", "ap_queue",
+					   "MODE", mode_word(c->mode), NULL));
 	real_path(sim, carddev, name, dir, sizeof(dir));
 	q->wd = inotify_add_watch(sim->ifd, dir, IN_CLOSE_NOWRITE);
 	if (q->wd >= 0 && (size_t)q->wd >= sim->nwd) {
@@ -491,7 +488,6 @@ int apsim_add_queue(struct apsim *sim, struct apqn a)
 	}
 	if (q->wd >= 0)
 		sim->by_wd[q->wd] = q;
-	queue_uevent(sim, q, "add", NULL);
 	return apsim_bind(sim, a, "cex4queue");
 }
 
@@ -719,13 +715,31 @@ int apsim_clear_new(struct apsim *sim, struct apqn a, enum mk_type t)
 	return 0;
 }
 
+int apsim_zeroize(struct apsim *sim, struct apqn a)
+{
+	struct sim_queue *q = find_queue(sim, a);
+
+	if (!q)
+		return -ENOENT;
+	for (int t = 0; t < MK_TYPE_COUNT; t++) {
+		if (q->reg[t][REG_CUR].state == 0)
+			continue; /* not a type of this queue */
+		q->reg[t][REG_NEW] = (struct sim_reg){ .state = REG_EMPTY };
+		q->reg[t][REG_CUR] = (struct sim_reg){ .state = REG_INVALID };
+		if (mk_type_has_reg(t, REG_OLD))
+			q->reg[t][REG_OLD] = (struct sim_reg){ .state = REG_INVALID };
+	}
+	update_mkvps(sim, q);
+	return 0;
+}
+
 int apsim_get_key(const struct apsim *sim, struct apqn a, enum mk_type t, enum mk_reg r,
 		  struct apsim_key *out)
 {
 	struct sim_queue *q;
 	struct sim_reg *reg = queue_reg((struct apsim *)sim, a, t, r, &q);
 
-	if (!reg || !reg_state_has_mkvp(reg->state))
+	if (!reg || !reg->key.len)
 		return -ENOENT;
 	*out = reg->key;
 	return 0;

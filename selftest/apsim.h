@@ -54,7 +54,11 @@ int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
 /* The root device's `change` with BINDINGS=complete and its count. */
 void apsim_bindings_complete(struct apsim *sim);
-/* Module state under /sys/module: "live", "builtin" or NULL (missing). */
+/*
+ * A module's /sys/module/NAME/initstate: "live", "coming", "going", or
+ * NULL for a module that is not there. Every module starts "live". libkmod
+ * finds built-in modules in /lib/modules, which a testbed cannot fake.
+ */
 int apsim_set_module(struct apsim *sim, const char *name, const char *state);
 
 /* Master keys. */
@@ -71,7 +75,10 @@ int apsim_load(struct apsim *sim, struct apqn a, enum mk_type t, const struct ap
 /* OLD <- CUR <- NEW, NEW empty (EP11 has no OLD). -EINVAL unless loaded. */
 int apsim_activate(struct apsim *sim, struct apqn a, enum mk_type t);
 int apsim_clear_new(struct apsim *sim, struct apqn a, enum mk_type t);
-/* The key in a register; -ENOENT when the register holds none. */
+/* Zeroize the domain: every register empty or invalid. */
+int apsim_zeroize(struct apsim *sim, struct apqn a);
+/* The key in a register, also while it is partially loaded; -ENOENT
+ * when the register holds none. */
 int apsim_get_key(const struct apsim *sim, struct apqn a, enum mk_type t, enum mk_reg r,
 		  struct apsim_key *out);
 

@@ -42,7 +42,7 @@ int main(void)
 	char buf[APQN_STR_MAX];
 	struct apqn_list l = { 0 };
 
-	plan(61);
+
 	good("06.0033,0e.0033,1c.0033", "06.0033,0E.0033,1C.0033");
 	good("8.33", "08.0033");
 	good("ff.ff", "FF.00FF");
@@ -76,5 +76,5 @@ int main(void)
 	is_string(apqn_format(l.v[0], buf), "08.0001", "sorted by card then domain (1)");
 	is_string(apqn_format(l.v[2], buf), "1C.0001", "sorted by card then domain (3)");
 	apqn_list_free(&l);
-	return tap_exit_status();
+	return done_testing();
 }
