@@ -62,6 +62,9 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
+selftest/demo: selftest/demo.o selftest/libselftest.a agent/libmkagent.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
 tests: agent/mkagent $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
@@ -84,10 +87,8 @@ check: need-deps
 	prove -f $(TESTS)
 
 demo: need-deps
-	@$(MAKE) --no-print-directory agent/mkagent
-	@echo "The demo comes with the agent (mkagent daemon); for now, the simulated bus:"
-	@$(MAKE) --no-print-directory selftest/test-status >/dev/null
-	@./selftest/test-status --demo
+	@$(MAKE) --no-print-directory agent/mkagent selftest/demo
+	@./selftest/demo
 
 install: agent/mkagent
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
@@ -109,7 +110,7 @@ install: agent/mkagent
 
 clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a $(TESTS)
+		selftest/*.a selftest/demo $(TESTS)
 
 .PHONY: all tests deps need-deps check demo install clean
 -include $(wildcard agent/*.d selftest/*.d)

@@ -20,3 +20,4 @@ void run_result_free(struct run_result *r);
 const char *build_path(const char *rel);
 /* Number of lines in @s. */
 int count_lines(const char *s);
+#include <string.h>
