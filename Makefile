@@ -113,4 +113,5 @@ clean:
 		selftest/*.a selftest/demo $(TESTS)
 
 .PHONY: all tests deps need-deps check demo install clean
+.SECONDARY:
 -include $(wildcard agent/*.d selftest/*.d)
