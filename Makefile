@@ -62,10 +62,10 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo: selftest/demo.o selftest/libselftest.a agent/libmkagent.a
+selftest/demo selftest/simkeys: %: %.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-tests: agent/mkagent $(TESTS)
+tests: agent/mkagent selftest/simkeys $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
 missing_pkgs = for p in $(DEB_PKGS); do \
@@ -110,7 +110,7 @@ install: agent/mkagent
 
 clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/demo $(TESTS)
+		selftest/*.a selftest/demo selftest/simkeys $(TESTS)
 
 .PHONY: all tests deps need-deps check demo install clean
 .SECONDARY:

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <string.h>
 
 enum {
@@ -16,10 +17,17 @@ enum {
 struct cli {
 	const char *state_dir;
 	const char *config;
+	bool config_given; /* by option or environment: it must exist */
 	const char *profiles;
 };
 
 int cmd_status(const struct cli *cli, int argc, char **argv);
+int cmd_plan(const struct cli *cli, int argc, char **argv);
+int cmd_reencipher(const struct cli *cli, int argc, char **argv);
+int cmd_finalize(const struct cli *cli, int argc, char **argv);
+int cmd_cancel(const struct cli *cli, int argc, char **argv);
+int cmd_list(const struct cli *cli, int argc, char **argv);
+int cmd_helper(const struct cli *cli, int argc, char **argv);
 
 /*
  * Report what getopt_long returned for a bad option (':' or '?') of

@@ -3,6 +3,8 @@
  * main.c - global options and the command table of `mkagent`.
  */
 #include <getopt.h>
+#include <sys/prctl.h>
+#include <syslog.h>
 
 #include "cli.h"
 #include "log.h"
@@ -18,6 +20,12 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "status", cmd_status, "show AP queues and their master key registers" },
+	{ "plan", cmd_plan, "plan a master key change for the agent to carry out" },
+	{ "reencipher", cmd_reencipher, "re-encipher every consumer now (plan it too with -a)" },
+	{ "finalize", cmd_finalize, "finalize a change once the new keys are active" },
+	{ "cancel", cmd_cancel, "cancel a change before a new key is active" },
+	{ "list", cmd_list, "list master key change operations" },
+	{ "helper", cmd_helper, "run one phase of one profile of an operation by hand" },
 };
 
 static void usage(FILE *f)
@@ -62,6 +70,10 @@ int main(int argc, char **argv)
 	};
 	int c, lvl;
 
+	/* no core dumps: a PIN may be in memory */
+	prctl(PR_SET_DUMPABLE, 0);
+	openlog("mkagent", LOG_PID, LOG_DAEMON);
+	cli.config_given = getenv("MKAGENT_CONFIG") && *getenv("MKAGENT_CONFIG");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:v:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -70,6 +82,7 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			cli.config = optarg;
+			cli.config_given = true;
 			break;
 		case 'P':
 			cli.profiles = optarg;

@@ -236,6 +236,32 @@ static void ep11_line(const struct sim_queue *q, bool usable, enum mk_reg r, cha
 	append(buf, size, len, "%s: %s 0x%s\n", name, reg_state_name(reg->state), hex);
 }
 
+/* The HSM's registers, for simulated consumers in other processes. */
+static void save_hsm(const struct apsim *sim, const struct sim_queue *q)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], hex[2 * APSIM_KEY_MAX + 1];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/hsm/%02x.%04x", sim->root, q->apqn.card, q->apqn.domain);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	for (int t = 0; t < MK_TYPE_COUNT; t++) {
+		for (int r = 0; r < REG_COUNT; r++) {
+			const struct sim_reg *reg = &q->reg[t][r];
+
+			if (reg->state == REG_UNKNOWN)
+				continue;
+			hex_lower(reg->key.b, reg->key.len, hex);
+			fprintf(f, "%s %s %s %s\n", mk_type_name(t), mk_reg_name(r),
+				reg_state_name(reg->state), reg->key.len ? hex : "-");
+		}
+	}
+	fclose(f);
+	rename(tmp, path);
+}
+
 static void update_mkvps(struct apsim *sim, const struct sim_queue *q)
 {
 	static const struct {
@@ -246,6 +272,7 @@ static void update_mkvps(struct apsim *sim, const struct sim_queue *q)
 	bool usable = queue_usable(sim, q);
 	size_t len = 0;
 
+	save_hsm(sim, q);
 	if (q->driver == NULL || strcmp(q->driver, "cex4queue") != 0)
 		return;
 	switch (sim->cards[q->apqn.card].mode) {
@@ -344,6 +371,8 @@ struct apsim *apsim_new(char **argv)
 		mkdir(path, 0755);
 	}
 	snprintf(path, sizeof(path), "%s/module", sim->sys);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/hsm", sim->root);
 	mkdir(path, 0755);
 	apsim_set_module(sim, "ap", "live");
 	apsim_set_module(sim, "zcrypt", "live");
@@ -743,6 +772,49 @@ int apsim_get_key(const struct apsim *sim, struct apqn a, enum mk_type t, enum m
 		return -ENOENT;
 	*out = reg->key;
 	return 0;
+}
+
+const char *apsim_hsm_dir(const struct apsim *sim)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/hsm", sim->root);
+	return path;
+}
+
+int apsim_hsm_read(const char *hsm_dir, struct apqn a, enum mk_type t, enum mk_reg r,
+		   enum reg_state *state, struct apsim_key *key)
+{
+	char path[PATH_MAX], line[256];
+	FILE *f;
+	int rc = -ENOENT;
+
+	snprintf(path, sizeof(path), "%s/%02x.%04x", hsm_dir, a.card, a.domain);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char type[16], reg[8], st[16], hex[2 * APSIM_KEY_MAX + 2];
+
+		if (sscanf(line, "%15s %7s %15s %65s", type, reg, st, hex) != 4 ||
+		    strcmp(type, mk_type_name(t)) != 0 || strcmp(reg, mk_reg_name(r)) != 0)
+			continue;
+		for (int s = 0; s < REG_STATE_COUNT; s++)
+			if (strcmp(st, reg_state_name(s)) == 0)
+				*state = s;
+		key->len = 0;
+		if (strcmp(hex, "-") != 0) {
+			size_t n = strlen(hex) / 2;
+
+			for (size_t i = 0; i < n && i < APSIM_KEY_MAX; i++)
+				sscanf(hex + 2 * i, "%2hhx", &key->b[i]);
+			key->len = (uint8_t)n;
+		}
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
 }
 
 /* ---- counting reads of mkvps ---- */

@@ -82,6 +82,15 @@ int apsim_zeroize(struct apsim *sim, struct apqn a);
 int apsim_get_key(const struct apsim *sim, struct apqn a, enum mk_type t, enum mk_reg r,
 		  struct apsim_key *out);
 
+/*
+ * The HSM's registers are also kept as files, one per APQN, so that
+ * simulated consumers (simkeys, tool simulators) run by mkagent as
+ * helpers in other processes can use the keys.
+ */
+const char *apsim_hsm_dir(const struct apsim *sim);
+int apsim_hsm_read(const char *hsm_dir, struct apqn a, enum mk_type t, enum mk_reg r,
+		   enum reg_state *state, struct apsim_key *key);
+
 /* How often `mkvps` of @a was read (opened read-only and closed). */
 int apsim_mkvps_reads(struct apsim *sim, struct apqn a);
 /* Reads of every queue's `mkvps`. */

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <openssl/sha.h>
+#include <sys/stat.h>
+
+#include "tap.h"
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -130,4 +135,126 @@ int count_lines(const char *s)
 		if (*s == '\n')
 			n++;
 	return n;
+}
+
+char *make_tmpdir(const char *tag)
+{
+	char *path;
+
+	if (asprintf(&path, "/tmp/mkagent-%s.XXXXXX", tag) < 0 || !mkdtemp(path))
+		bail_out("cannot make a temporary directory");
+	return path;
+}
+
+void write_text(const char *path, int mode, const char *fmt, ...)
+{
+	va_list ap;
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		bail_out("cannot write %s: %s", path, strerror(errno));
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	chmod(path, (mode_t)mode);
+}
+
+char *read_text(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+struct listing {
+	char **lines;
+	size_t n;
+};
+
+static struct listing *walk_listing;
+static const char *walk_root;
+
+static int walk_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	unsigned char md[32];
+	char hex[65] = "-", *line, *text;
+
+	(void)ftw;
+	if (flag == FTW_F) {
+		text = read_text(path);
+		SHA256((unsigned char *)(text ? text : ""), text ? strlen(text) : 0, md);
+		for (int i = 0; i < 32; i++)
+			sprintf(hex + 2 * i, "%02x", md[i]);
+		free(text);
+	}
+	if (asprintf(&line, "%s %o %lld %s\n", path + strlen(walk_root), st->st_mode,
+		     (long long)st->st_size, hex) < 0)
+		return 1;
+	walk_listing->lines = realloc(walk_listing->lines, (walk_listing->n + 1) * sizeof(char *));
+	walk_listing->lines[walk_listing->n++] = line;
+	return 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *snapshot_dir(const char *dir)
+{
+	struct listing l = { 0 };
+	size_t len = 0;
+	char *out;
+
+	walk_listing = &l;
+	walk_root = dir;
+	nftw(dir, walk_one, 16, FTW_PHYS);
+	qsort(l.lines, l.n, sizeof(char *), str_cmp);
+	for (size_t i = 0; i < l.n; i++)
+		len += strlen(l.lines[i]);
+	out = calloc(1, len + 1);
+	for (size_t i = 0; i < l.n; i++) {
+		strcat(out, l.lines[i]);
+		free(l.lines[i]);
+	}
+	free(l.lines);
+	return out;
+}
+
+static const char *needle_sought;
+static bool needle_found;
+
+static int grep_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	char *text;
+
+	(void)st;
+	(void)ftw;
+	if (flag != FTW_F)
+		return 0;
+	text = read_text(path);
+	if (text && strstr(text, needle_sought)) {
+		needle_found = true;
+		diag("found in %s", path);
+	}
+	free(text);
+	return 0;
+}
+
+bool dir_contains(const char *dir, const char *needle)
+{
+	needle_sought = needle;
+	needle_found = false;
+	nftw(dir, grep_one, 16, FTW_PHYS);
+	return needle_found;
 }

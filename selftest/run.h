@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stdbool.h>
+
 struct run_result {
 	int status; /* exit code, or 128 + signal */
 	char *out;
@@ -21,3 +23,15 @@ const char *build_path(const char *rel);
 /* Number of lines in @s. */
 int count_lines(const char *s);
 #include <string.h>
+
+/* A new directory under /tmp, 0700; returns a malloc'd path. */
+char *make_tmpdir(const char *tag);
+/* Write @text to @path with @mode; bails out on failure. */
+void write_text(const char *path, int mode, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Every file under @dir with its mode, size and SHA-256, sorted: two
+ * snapshots are equal when nothing under @dir changed. */
+char *snapshot_dir(const char *dir);
+/* The whole content of @path, or NULL. */
+char *read_text(const char *path);
+/* Whether @needle occurs in any file under @dir. */
+bool dir_contains(const char *dir, const char *needle);

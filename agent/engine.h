@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.h - what every step of an operation shares, whoever runs it (a
+ * person's command or the agent): the configuration, profiles and store;
+ * state transitions with their audit line, syslog and notification; and
+ * running one phase of every profile through its helper.
+ */
+#pragma once
+
+#include "cli.h"
+#include "config.h"
+#include "op.h"
+#include "profile.h"
+#include "store.h"
+
+struct engine {
+	struct config cfg;
+	struct profile_set profiles;
+	struct store store;
+	bool tty; /* a person at a terminal may be asked for PINs */
+};
+
+/* Open the configuration, profiles and state directory named by @cli. */
+int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e);
+void engine_close(struct engine *en);
+
+/* Move @op to @to: write it (history/ when terminal), audit, notify. */
+int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      struct errmsg *e);
+
+enum phase_result {
+	PHASE_ALL_DONE,
+	PHASE_RETRY,  /* a helper exited 75: try again later */
+	PHASE_FAILED, /* the op is now in error */
+};
+
+/* Whether every profile of @op has @ph done (or has no such phase). */
+bool op_phase_done(const struct op *op, enum phase ph);
+/* Refuse before anything changes: each profile exists, its helper for
+ * @ph passes the ownership checks. */
+int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
+		       const char *only_profile, struct errmsg *e);
+/*
+ * Run @ph of every profile of @op that has it pending (or only
+ * @only_profile), recording each profile's status. A failure moves the
+ * op to error with the reason of DESIGN §5, also in @e.
+ */
+enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
+				   const char *only_profile, struct errmsg *e);
+/* Run the notify helper, if configured, for @event. */
+void engine_notify(struct engine *en, const struct op *op, const char *event, const char *message);

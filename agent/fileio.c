@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "op.h"
+
+int file_check_owner(int fd, const char *path, bool dir, struct errmsg *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return errmsg_set(e, -errno, "%s: %s", path, strerror(errno));
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		return errmsg_set(e, -EINVAL, "%s is not a %s", path, dir ? "directory" : "regular file");
+	if (geteuid() != 0)
+		return 0;
+	if (st.st_uid != 0)
+		return errmsg_set(e, -EPERM, "%s is not owned by root", path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, -EPERM, "%s is writable by group or others", path);
+	return 0;
+}
+
+int read_fd_text(int fd, const char *path, char **text, size_t *len, struct errmsg *e)
+{
+	_cleanup_free_ char *buf = malloc(TEXT_FILE_MAX + 1);
+	size_t n = 0;
+
+	if (!buf)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t r = read(fd, buf + n, TEXT_FILE_MAX + 1 - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errmsg_set(e, -errno, "%s: %s", path, strerror(errno));
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > TEXT_FILE_MAX)
+			return errmsg_set(e, -EFBIG, "%s: larger than %d bytes", path, TEXT_FILE_MAX);
+	}
+	buf[n] = '\0';
+	*text = TAKE_PTR(buf);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int read_config_file(const char *path, char **text, struct errmsg *e)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return errmsg_set(e, -errno, "%s: %s", path, strerror(errno));
+	rc = file_check_owner(fd, path, false, e);
+	if (rc < 0)
+		return rc;
+	return read_fd_text(fd, path, text, NULL, e);
+}
+
+int ini_check_lines(const char *text, size_t len, bool strict, struct errmsg *e)
+{
+	size_t lineno = 1, col = 0;
+
+	if (strict && len == 0)
+		return errmsg_set(e, -EINVAL, "line 1: the file is empty");
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			return errmsg_set(e, -EINVAL, "line %zu: contains a NUL byte", lineno);
+		if (text[i] == '\n') {
+			lineno++;
+			col = 0;
+			continue;
+		}
+		if (col == 0 && (text[i] == ' ' || text[i] == '\t'))
+			return errmsg_set(e, -EINVAL, "line %zu: starts with a blank", lineno);
+		if (++col > INI_LINE_MAX)
+			return errmsg_set(e, -EINVAL, "line %zu: longer than %d characters", lineno,
+					  INI_LINE_MAX);
+	}
+	if (strict && text[len - 1] != '\n')
+		return errmsg_set(e, -EINVAL, "line %zu: no final newline (truncated?)", lineno);
+	return 0;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fileio.h - reading the files mkagent trusts: ownership checks for root,
+ * bounded reads, and the line rules that keep libinih from misreading.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errmsg.h"
+
+#define TEXT_FILE_MAX (1 << 20)
+
+/* As root: refuse what is not root's or is writable by group or others,
+ * and what is not a directory (@dir) or regular file. */
+int file_check_owner(int fd, const char *path, bool dir, struct errmsg *e);
+/* Read a whole text file from @fd (at most TEXT_FILE_MAX bytes). */
+int read_fd_text(int fd, const char *path, char **text, size_t *len, struct errmsg *e);
+/* Open @path (symlinks followed), check its owner, read it. */
+int read_config_file(const char *path, char **text, struct errmsg *e);
+/*
+ * Lines libinih would split (longer than INI_LINE_MAX), read as
+ * continuations (leading blanks) or stop at (NUL) are errors. @strict
+ * files (those mkagent writes) must also be non-empty and end in a newline.
+ */
+int ini_check_lines(const char *text, size_t len, bool strict, struct errmsg *e);

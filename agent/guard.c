@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+
+#include "guard.h"
+#include "macro.h"
+
+const struct apqn_view *view_find(const struct view *v, struct apqn a)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (apqn_eq(v->v[i].apqn, a))
+			return &v->v[i];
+	return NULL;
+}
+
+void view_free(struct view *v)
+{
+	free(v->v);
+	v->v = NULL;
+	v->n = 0;
+}
+
+bool mode_has_type(enum ap_mode m, enum mk_type t)
+{
+	return m == AP_MODE_CCA ? mk_type_is_cca(t) : m == AP_MODE_EP11 && t == MK_EP11;
+}
+
+int guard_usable(const struct apqn_view *a, struct errmsg *e)
+{
+	char n[APQN_STR_MAX];
+
+	apqn_format(a->apqn, n);
+	if (!a->present)
+		return errmsg_set(e, -ENODEV, "APQN %s is not on the AP bus", n);
+	if (a->config == 0)
+		return errmsg_set(e, -EAGAIN, "APQN %s is deconfigured", n);
+	if (a->chkstop == 1)
+		return errmsg_set(e, -EAGAIN, "APQN %s is check-stopped", n);
+	if (a->online != 1)
+		return errmsg_set(e, -EAGAIN, "APQN %s is offline", n);
+	if (!a->regs_read)
+		return errmsg_set(e, -EAGAIN, "APQN %s: registers cannot be read%s%s", n,
+				  a->read_error[0] ? ": " : "", a->read_error);
+	return 0;
+}
+
+/* The register of @t, or an error when the queue does not show it. */
+static int reg_of(const struct apqn_view *a, enum mk_type t, enum mk_reg r,
+		  const struct mk_register **out, struct errmsg *e)
+{
+	char n[APQN_STR_MAX];
+
+	apqn_format(a->apqn, n);
+	if (!a->regs.has[t]) {
+		if (t == MK_CCA_SYM && a->mode == AP_MODE_CCA)
+			return errmsg_set(e, -EAGAIN,
+					  "APQN %s: cca-sym registers are not in sysfs; configure [registers] query-helper",
+					  n);
+		return errmsg_set(e, -EINVAL, "APQN %s has no %s registers", n, mk_type_name(t));
+	}
+	if (a->regs.reg[t][r].state == REG_UNKNOWN)
+		return errmsg_set(e, -EAGAIN, "APQN %s: the %s %s register is unknown", n,
+				  mk_type_name(t), r == REG_NEW ? "NEW" : "CUR");
+	*out = &a->regs.reg[t][r];
+	return 0;
+}
+
+static int check_loaded(const struct op *op, const struct apqn_view *a, enum mk_type t,
+			struct errmsg *e)
+{
+	const struct mkvp *want = &op->new_mkvp[t];
+	const struct mk_register *r;
+	char n[APQN_STR_MAX], w[MKVP_STR_MAX], got[MKVP_STR_MAX];
+	struct mkvp p;
+	int rc = reg_of(a, t, REG_NEW, &r, e);
+
+	if (rc < 0)
+		return rc;
+	apqn_format(a->apqn, n);
+	mkvp_format(want, w);
+	if (mk_register_holds(r, want))
+		return 0;
+	if (reg_state_has_mkvp(r->state)) {
+		p = r->mkvp;
+		mkvp_truncate(&p, mk_type_cli_bytes(t));
+		return errmsg_set(e, -EKEYREJECTED, "APQN %s: %s NEW holds %s, not the planned %s", n,
+				  mk_type_name(t), mkvp_format(&p, got), w);
+	}
+	return errmsg_set(e, -EAGAIN, "APQN %s: %s NEW is %s, not loaded with %s%s", n,
+			  mk_type_name(t), reg_state_name(r->state), w,
+			  r->state == REG_PARTIAL || r->state == REG_UNCOMMITTED ?
+				  " (the TKE is still loading it)" :
+				  "");
+}
+
+int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e)
+{
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+		struct apqn_view missing = { .apqn = op->apqns.v[i] };
+		int rc = guard_usable(a ? a : &missing, e);
+
+		if (rc < 0)
+			return rc;
+		for (int t = 0; t < MK_TYPE_COUNT; t++) {
+			if (!op->has_new[t])
+				continue;
+			rc = check_loaded(op, a, t, e);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e)
+{
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+		struct apqn_view missing = { .apqn = op->apqns.v[i] };
+		char n[APQN_STR_MAX], w[MKVP_STR_MAX], got[MKVP_STR_MAX];
+		int rc = guard_usable(a ? a : &missing, e);
+
+		if (rc < 0)
+			return rc;
+		apqn_format(a->apqn, n);
+		for (int t = 0; t < MK_TYPE_COUNT; t++) {
+			const struct mk_register *r;
+			struct mkvp p;
+
+			if (!op->has_new[t])
+				continue;
+			rc = reg_of(a, t, REG_CUR, &r, e);
+			if (rc < 0)
+				return rc;
+			if (mk_register_holds(r, &op->new_mkvp[t]))
+				continue;
+			p = r->mkvp;
+			mkvp_truncate(&p, mk_type_cli_bytes(t));
+			return errmsg_set(e, -EAGAIN,
+					  "APQN %s: %s CUR holds %s, not the new %s (not activated yet)", n,
+					  mk_type_name(t), reg_state_has_mkvp(r->state) ? mkvp_format(&p, got) : reg_state_name(r->state),
+					  mkvp_format(&op->new_mkvp[t], w));
+		}
+	}
+	return 0;
+}
+
+int guard_cancel(const struct op *op, const struct view *v, bool nothing_done, struct errmsg *e)
+{
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+		char n[APQN_STR_MAX], w[MKVP_STR_MAX];
+
+		apqn_format(op->apqns.v[i], n);
+		if (!a || !a->regs_read) {
+			if (nothing_done)
+				continue;
+			return errmsg_set(e, -EAGAIN,
+					  "APQN %s: registers cannot be read, so cancel cannot tell whether the new key is active",
+					  n);
+		}
+		for (int t = 0; t < MK_TYPE_COUNT; t++) {
+			if (!op->has_new[t] || !a->regs.has[t])
+				continue;
+			if (mk_register_holds(&a->regs.reg[t][REG_CUR], &op->new_mkvp[t]))
+				return errmsg_set(e, -EPERM,
+						  "APQN %s: %s CUR already holds the new %s; cancel is refused once a new master key is active",
+						  n, mk_type_name(t), mkvp_format(&op->new_mkvp[t], w));
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <termios.h>
+
+#include "log.h"
+#include "macro.h"
+#include "pin.h"
+#include "runner.h"
+
+#define PIN_HELPER_TIMEOUT 60
+
+struct first_line {
+	char *pin;
+	bool got;
+};
+
+static void take_first_line(void *ctx, int fd, const char *line)
+{
+	struct first_line *f = ctx;
+
+	if (fd == 2) {
+		log_warn("PIN helper: %s", line);
+		return;
+	}
+	if (!f->got) {
+		snprintf(f->pin, PIN_MAX, "%s", line);
+		f->got = true;
+	}
+}
+
+static int from_helper(const char *helper, const char *label, char *pin, struct errmsg *e)
+{
+	char *argv[] = { (char *)helper, (char *)label, NULL };
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
+	struct first_line f = { .pin = pin };
+	struct run_spec spec = {
+		.argv = argv,
+		.envp = envp,
+		.timeout_s = PIN_HELPER_TIMEOUT,
+		.line = take_first_line,
+		.line_ctx = &f,
+	};
+	struct run_outcome o;
+	int rc = runner_check_exec(helper, e);
+
+	if (rc < 0)
+		return rc;
+	rc = runner_run(&spec, &o, e);
+	if (rc < 0)
+		return rc;
+	if (o.exit_code != 0 || !f.got || !pin[0]) {
+		OPENSSL_cleanse(pin, PIN_MAX);
+		return errmsg_set(e, -EACCES, "the PIN helper gave no PIN for %s%s%s", label,
+				  o.last_stderr[0] ? ": " : "", o.last_stderr);
+	}
+	return 0;
+}
+
+static int from_tty(const char *label, char *pin, struct errmsg *e)
+{
+	_cleanup_close_ int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios old, quiet;
+	size_t len = 0;
+	char c;
+
+	if (fd < 0)
+		return errmsg_set(e, -ENXIO, "no terminal to ask for the PIN of %s", label);
+	dprintf(fd, "Enter the PIN for %s: ", label);
+	if (tcgetattr(fd, &old) < 0)
+		return errmsg_set(e, -errno, "cannot turn off echo: %s", strerror(errno));
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	while (read(fd, &c, 1) == 1 && c != '\n')
+		if (len < PIN_MAX - 1)
+			pin[len++] = c;
+	pin[len] = '\0';
+	c = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	if (!len)
+		return errmsg_set(e, -EACCES, "no PIN given for %s", label);
+	return 0;
+}
+
+int pin_get(void *ctx, const char *label, char *pin, struct errmsg *e)
+{
+	const struct pin_source *src = ctx;
+
+	if (strlen(label) > 64 || label[0] == '-')
+		return errmsg_set(e, -EINVAL, "bad PIN label");
+	for (const char *p = label; *p; p++)
+		if (!isgraph((unsigned char)*p) && *p != ' ')
+			return errmsg_set(e, -EINVAL, "bad PIN label");
+	if (src && src->helper && *src->helper)
+		return from_helper(src->helper, label, pin, e);
+	if (src && src->tty)
+		return from_tty(label, pin, e);
+	return errmsg_set(e, -ENOENT, "no PIN helper ([pin] helper) and no terminal to ask for %s",
+			  label);
+}

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "macro.h"
+#include "runner.h"
+
+struct linebuf {
+	char buf[RUNNER_LINE_MAX + 1];
+	size_t len;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int split_exec(const char *exec, char ***argv)
+{
+	_cleanup_free_ char *copy = strdup(exec);
+	char **v = NULL, *save = NULL;
+	size_t n = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+
+		if (!nv || !(nv[n] = strdup(w))) {
+			free(nv ? nv : v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[++n] = NULL;
+	}
+	if (!n)
+		return -EINVAL;
+	*argv = v;
+	return 0;
+}
+
+void argv_free(char **argv)
+{
+	for (char **p = argv; p && *p; p++)
+		free(*p);
+	free(argv);
+}
+
+int runner_check_exec(const char *path, struct errmsg *e)
+{
+	struct stat st;
+
+	if (path[0] != '/')
+		return errmsg_set(e, -EINVAL, "helper %s: not an absolute path", path);
+	if (stat(path, &st) < 0)
+		return errmsg_set(e, -errno, "helper %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
+		return errmsg_set(e, -EACCES, "helper %s is not an executable file", path);
+	if (geteuid() != 0)
+		return 0;
+	if (st.st_uid != 0)
+		return errmsg_set(e, -EPERM, "helper %s is not owned by root", path);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, -EPERM, "helper %s is writable by group or others", path);
+	return 0;
+}
+
+static void child(const struct run_spec *s, int out, int err, int pin)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	setpgid(0, 0);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(127);
+	if (s->pin_channel ? dup2(pin, 3) < 0 : close(3) < 0 && errno != EBADF)
+		_exit(127);
+	syscall(SYS_close_range, 4, ~0U, 0);
+	if (chdir(s->workdir ? s->workdir : "/") < 0)
+		_exit(127);
+	signal(SIGPIPE, SIG_DFL);
+	execve(s->argv[0], s->argv, s->envp);
+	dprintf(2, "cannot run %s: %s\n", s->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Hand complete lines to the callback; long lines go in pieces. */
+static void feed(const struct run_spec *s, struct run_outcome *o, int fd, struct linebuf *lb,
+		 const char *data, size_t n, bool flush)
+{
+	for (size_t i = 0; i <= n; i++) {
+		bool end = i == n;
+
+		if (!end && data[i] != '\n' && lb->len < RUNNER_LINE_MAX) {
+			char c = data[i];
+
+			lb->buf[lb->len++] = isprint((unsigned char)c) || c == '\t' ? c : '?';
+			continue;
+		}
+		if (end && !(flush && lb->len))
+			break;
+		lb->buf[lb->len] = '\0';
+		if (fd == 2 && lb->len)
+			snprintf(o->last_stderr, sizeof(o->last_stderr), "%.255s", lb->buf);
+		if (s->line)
+			s->line(s->line_ctx, fd, lb->buf);
+		lb->len = 0;
+		if (!end && data[i] != '\n')
+			lb->buf[lb->len++] = data[i];
+	}
+}
+
+/* One `PIN <label>` request; the answer never leaves this function. */
+static void serve_pin(const struct run_spec *s, int sock, struct linebuf *req)
+{
+	char pin[PIN_MAX], answer[PIN_MAX + 8];
+	struct errmsg e = { "no PIN source" };
+	const char *label = req->buf + 4;
+	int n;
+
+	req->buf[req->len] = '\0';
+	if (strncmp(req->buf, "PIN ", 4) != 0 || !*label) {
+		n = snprintf(answer, sizeof(answer), "ERR bad request\n");
+	} else if (s->get_pin && s->get_pin(s->pin_ctx, label, pin, &e) == 0) {
+		n = snprintf(answer, sizeof(answer), "OK %s\n", pin);
+	} else {
+		for (char *p = e.text; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		n = snprintf(answer, sizeof(answer), "ERR %s\n", e.text);
+	}
+	if (n > (int)sizeof(answer) - 1)
+		n = (int)sizeof(answer) - 1;
+	if (write(sock, answer, (size_t)n) < 0) {
+		/* the helper went away; its exit status tells the rest */
+	}
+	OPENSSL_cleanse(pin, sizeof(pin));
+	OPENSSL_cleanse(answer, sizeof(answer));
+	OPENSSL_cleanse(req, sizeof(*req));
+}
+
+static void read_pin_requests(const struct run_spec *s, int sock, struct linebuf *req, bool *open)
+{
+	char buf[256];
+	ssize_t n = read(sock, buf, sizeof(buf));
+
+	if (n <= 0) {
+		*open = n < 0 && errno == EINTR;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n') {
+			serve_pin(s, sock, req);
+		} else if (req->len < RUNNER_LINE_MAX) {
+			req->buf[req->len++] = buf[i];
+		}
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+enum drained { DRAIN_DATA, DRAIN_AGAIN, DRAIN_CLOSED };
+
+static enum drained drain(const struct run_spec *s, struct run_outcome *o, int fd, int stream,
+			  struct linebuf *lb)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return DRAIN_AGAIN;
+	if (n <= 0)
+		return DRAIN_CLOSED;
+	feed(s, o, stream, lb, buf, (size_t)n, false);
+	return DRAIN_DATA;
+}
+
+int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, pin[2] = { -1, -1 }, pidfd, status = 0;
+	struct linebuf lb_out = { .len = 0 }, lb_err = { .len = 0 }, req = { .len = 0 };
+	bool out_open = true, err_open = true, pin_open = s->pin_channel, exited = false;
+	long long deadline = s->timeout_s ? now_ms() + s->timeout_s * 1000LL : -1, kill_at = -1;
+	pid_t pid;
+
+	*o = (struct run_outcome){ .exit_code = -1 };
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    (s->pin_channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pin) < 0)) {
+		int rc = -errno;
+
+		for (int *fd = (int[]){ out[0], out[1], err[0], err[1], pin[0], pin[1], -2 }; *fd != -2; fd++)
+			if (*fd >= 0)
+				close(*fd);
+		return errmsg_set(e, rc, "cannot set up pipes: %s", strerror(-rc));
+	}
+	pid = fork();
+	if (pid == 0)
+		child(s, out[1], err[1], pin[1]);
+	close(out[1]);
+	close(err[1]);
+	if (pin[1] >= 0)
+		close(pin[1]);
+	if (pid < 0) {
+		close(out[0]);
+		close(err[0]);
+		if (pin[0] >= 0)
+			close(pin[0]);
+		return errmsg_set(e, -errno, "cannot fork: %s", strerror(errno));
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	while (!exited) {
+		struct pollfd p[4] = {
+			{ .fd = out_open ? out[0] : -1, .events = POLLIN },
+			{ .fd = err_open ? err[0] : -1, .events = POLLIN },
+			{ .fd = pin_open ? pin[0] : -1, .events = POLLIN },
+			{ .fd = pidfd, .events = POLLIN },
+		};
+		long long now = now_ms(), wake = kill_at >= 0 ? kill_at : deadline;
+		int timeout = wake < 0 ? -1 : wake > now ? (int)(wake - now) : 0;
+
+		if (pidfd < 0 && !out_open && !err_open)
+			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			out_open = drain(s, o, out[0], 1, &lb_out) != DRAIN_CLOSED;
+		if (p[1].revents)
+			err_open = drain(s, o, err[0], 2, &lb_err) != DRAIN_CLOSED;
+		if (p[2].revents)
+			read_pin_requests(s, pin[0], &req, &pin_open);
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			exited = true;
+			break;
+		}
+		now = now_ms();
+		if (kill_at >= 0 && now >= kill_at) {
+			kill(-pid, SIGKILL);
+			kill_at = -1;
+			deadline = -1;
+		} else if (deadline >= 0 && now >= deadline && kill_at < 0) {
+			o->timed_out = true;
+			kill(-pid, SIGTERM);
+			kill_at = now + RUNNER_KILL_GRACE_MS;
+		}
+	}
+	if (!exited)
+		waitpid(pid, &status, 0);
+	/* what the helper wrote before it ended */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
+	while (out_open && drain(s, o, out[0], 1, &lb_out) == DRAIN_DATA)
+		;
+	while (err_open && drain(s, o, err[0], 2, &lb_err) == DRAIN_DATA)
+		;
+	feed(s, o, 1, &lb_out, "", 0, true);
+	feed(s, o, 2, &lb_err, "", 0, true);
+	if (o->timed_out)
+		kill(-pid, SIGKILL); /* whatever of its group is left */
+	close(out[0]);
+	close(err[0]);
+	if (pin[0] >= 0)
+		close(pin[0]);
+	if (pidfd >= 0)
+		close(pidfd);
+	OPENSSL_cleanse(&req, sizeof(req));
+	OPENSSL_cleanse(&lb_out, sizeof(lb_out));
+	if (WIFEXITED(status)) {
+		o->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		o->signal = WTERMSIG(status);
+	}
+	return 0;
+}

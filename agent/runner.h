@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runner.h - running a helper program (DESIGN §5): no shell, exactly the
+ * environment given, stdin /dev/null, stdout and stderr handed over line
+ * by line, a timeout (SIGTERM to its process group, then SIGKILL), and
+ * on request the fd-3 PIN channel (`PIN <label>` / `OK <pin>`).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "errmsg.h"
+
+#define RUNNER_KILL_GRACE_MS 5000
+#define RUNNER_LINE_MAX 1024
+#define PIN_MAX 128
+
+struct run_spec {
+	char *const *argv; /* argv[0] is an absolute path */
+	char *const *envp;
+	const char *workdir; /* NULL: "/" */
+	int timeout_s;	     /* 0: none */
+	bool pin_channel;
+	/* Fill @pin (PIN_MAX bytes) for @label; the runner wipes it. */
+	int (*get_pin)(void *ctx, const char *label, char *pin, struct errmsg *e);
+	void *pin_ctx;
+	/* A line the helper printed, without its newline; @fd is 1 or 2. */
+	void (*line)(void *ctx, int fd, const char *line);
+	void *line_ctx;
+};
+
+struct run_outcome {
+	int exit_code; /* -1 when killed by a signal */
+	int signal;
+	bool timed_out;
+	char last_stderr[256];
+};
+
+int runner_run(const struct run_spec *spec, struct run_outcome *out, struct errmsg *e);
+
+/* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
+int split_exec(const char *exec, char ***argv);
+void argv_free(char **argv);
+/* As root, a program run as a helper must be root's and not writable by
+ * group or others. */
+int runner_check_exec(const char *path, struct errmsg *e);
