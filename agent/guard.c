@@ -92,7 +92,8 @@ static int check_loaded(const struct op *op, const struct apqn_view *a, enum mk_
 				  "");
 }
 
-int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e)
+/* Every APQN of @op usable, before any register is looked at. */
+static int all_usable(const struct op *op, const struct view *v, struct errmsg *e)
 {
 	for (size_t i = 0; i < op->apqns.n; i++) {
 		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
@@ -101,6 +102,19 @@ int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e
 
 		if (rc < 0)
 			return rc;
+	}
+	return 0;
+}
+
+int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e)
+{
+	int rc = all_usable(op, v, e);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+
 		for (int t = 0; t < MK_TYPE_COUNT; t++) {
 			if (!op->has_new[t])
 				continue;
@@ -114,14 +128,14 @@ int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e
 
 int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e)
 {
+	int rc = all_usable(op, v, e);
+
+	if (rc < 0)
+		return rc;
 	for (size_t i = 0; i < op->apqns.n; i++) {
 		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
-		struct apqn_view missing = { .apqn = op->apqns.v[i] };
 		char n[APQN_STR_MAX], w[MKVP_STR_MAX], got[MKVP_STR_MAX];
-		int rc = guard_usable(a ? a : &missing, e);
 
-		if (rc < 0)
-			return rc;
 		apqn_format(a->apqn, n);
 		for (int t = 0; t < MK_TYPE_COUNT; t++) {
 			const struct mk_register *r;

@@ -16,6 +16,7 @@
  * a PIN asks for it over fd 3 and fails on a wrong one. Every step is
  * idempotent.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <openssl/evp.h>
@@ -261,7 +262,7 @@ static bool op_has_type(enum mk_type t, struct mkvp *want)
 	size_t i;
 
 	for (i = 0; mk_type_name(t)[i]; i++)
-		up[i] = mk_type_name(t)[i] == '-' ? '_' : (char)(mk_type_name(t)[i] & ~0x20);
+		up[i] = mk_type_name(t)[i] == '-' ? '_' : (char)toupper((unsigned char)mk_type_name(t)[i]);
 	up[i] = '\0';
 	snprintf(var, sizeof(var), "MKAGENT_NEW_MKVP_%s", up);
 	v = getenv(var);

@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A whole master key change by hand: plan, TKE load, reencipher,
+ * activate, finalize (and cancel), with simkeys as the consumer, and
+ * every refusal with its message, exit code and the state directory
+ * left byte for byte as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <time.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "apsim.h"
+#include "run.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+#define PIN "7391-secret-PIN"
+
+static struct apsim *sim;
+static char *tmp, *state, *profiles, *cca_store, *ep11_store, *simkeys;
+static char all_output[1 << 20];
+
+static const struct apqn CCA[] = { { 0x08, 0x33 }, { 0x09, 0x33 }, { 0x0b, 0x33 } };
+static const struct apqn EP11[] = { { 0x0a, 0x33 }, { 0x0c, 0x33 } };
+
+/* Run mkagent, keep what it printed for the PIN search at the end. */
+static int mk(struct run_result *r, ...) __attribute__((sentinel));
+
+static int mk(struct run_result *r, ...)
+{
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = strdup(build_path("agent/mkagent"));
+	va_start(ap, r);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	run_argv(r, argv);
+	free(argv[0]);
+	if (strlen(all_output) + strlen(r->out) + strlen(r->err) + 1 < sizeof(all_output)) {
+		strcat(all_output, r->out);
+		strcat(all_output, r->err);
+	}
+	return r->status;
+}
+
+static void hex_of(enum mk_type t, const struct apsim_key *k, char *out)
+{
+	struct mkvp p;
+
+	apsim_key_mkvp(t, k, &p);
+	mkvp_truncate(&p, mk_type_cli_bytes(t));
+	mkvp_format(&p, out);
+}
+
+/* The same key into several APQNs' NEW registers. */
+static void load_all(const struct apqn *a, size_t n, enum mk_type t, const struct apsim_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		apsim_load(sim, a[i], t, k);
+}
+
+static void activate_all(const struct apqn *a, size_t n, enum mk_type t)
+{
+	for (size_t i = 0; i < n; i++)
+		apsim_activate(sim, a[i], t);
+}
+
+static char *created_id(const char *out)
+{
+	static char id[8];
+	const char *p = strstr(out, "operation '");
+
+	if (!p || sscanf(p, "operation '%6[A-Za-z0-9]'", id) != 1)
+		return NULL;
+	return id;
+}
+
+/* A refusal: exit code, one line with @msg in it, nothing changed. */
+static void refused(int want_status, const char *msg, const char *what, ...) __attribute__((sentinel));
+
+static void refused(int want_status, const char *msg, const char *what, ...)
+{
+	char *argv[32], *before = snapshot_dir(state), *after;
+	struct run_result r;
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = strdup(build_path("agent/mkagent"));
+	va_start(ap, what);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	run_argv(&r, argv);
+	free(argv[0]);
+	after = snapshot_dir(state);
+	is_int(r.status, want_status, "refused: %s (exit %d)", what, want_status);
+	if (!ok(strstr(r.err, msg) != NULL && count_lines(r.err) == 1, "  with one line: %s", msg))
+		diag("stderr: %s", r.err);
+	if (!ok(strcmp(before, after) == 0, "  and the state directory is unchanged"))
+		diag("before:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
+	run_result_free(&r);
+}
+
+static int verify_store(const char *store, struct apqn a, char *out, size_t size)
+{
+	char apqn[APQN_STR_MAX];
+	char *argv[] = { simkeys, "--store", (char *)store, "--hsm", (char *)apsim_hsm_dir(sim),
+			 "verify", "--apqn", apqn_sysname(a, apqn), NULL };
+	struct run_result r;
+	int rc;
+
+	run_argv(&r, argv);
+	snprintf(out, size, "%s", r.out);
+	out[strcspn(out, "\n")] = '\0';
+	rc = r.status;
+	run_result_free(&r);
+	return rc;
+}
+
+static void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin)
+{
+	char apqn[APQN_STR_MAX], count[16], pinfile[4096];
+	char *argv[16] = { simkeys, "--store", (char *)store, "--hsm", (char *)apsim_hsm_dir(sim),
+			   "init", "--apqn", apqn_sysname(a, apqn), "--type", (char *)type,
+			   "--count", count, NULL };
+	struct run_result r;
+
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(pinfile, sizeof(pinfile), "%s/pin", tmp);
+	if (pin) {
+		argv[12] = "--pin-file";
+		argv[13] = pinfile;
+		argv[14] = NULL;
+	}
+	run_argv(&r, argv);
+	if (r.status)
+		bail_out("simkeys init: %s", r.err);
+	run_result_free(&r);
+}
+
+static void write_profile(const char *name, const char *types, bool pin, const char *exec,
+			  const char *extra)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.profile", profiles, name);
+	write_text(path, 0644,
+		   "[profile]\ndescription = test consumer %s\nmk-types = %s\npin = %s\n"
+		   "[reencipher]\nexec = %s reencipher\n%s"
+		   "[finalize]\nexec = %s finalize\n[cancel]\nexec = %s cancel\n"
+		   "[recover]\nexec = %s recover\n",
+		   name, types, pin ? "yes" : "no", exec, extra ? extra : "", exec, exec, exec);
+}
+
+static void setup(char **argv)
+{
+	char path[4096], exec[8192];
+	struct apsim_key k;
+
+	sim = apsim_new(argv);
+	tmp = make_tmpdir("ops");
+	if (asprintf(&state, "%s/state", tmp) < 0 || asprintf(&profiles, "%s/profiles", tmp) < 0 ||
+	    asprintf(&cca_store, "%s/cca-store", tmp) < 0 ||
+	    asprintf(&ep11_store, "%s/ep11-store", tmp) < 0 || asprintf(&simkeys, "%s/simkeys", tmp) < 0)
+		bail_out("out of memory");
+	mkdir(profiles, 0755);
+	/* helpers are root's and not writable by others: a copy we may spoil */
+	snprintf(exec, sizeof(exec), "cp %s %s && chmod 0755 %s", build_path("selftest/simkeys"),
+		 simkeys, simkeys);
+	if (system(exec) != 0)
+		bail_out("cannot copy simkeys");
+
+	for (size_t i = 0; i < 3; i++)
+		apsim_add_card(sim, CCA[i].card, "CEX7C");
+	for (size_t i = 0; i < 2; i++)
+		apsim_add_card(sim, EP11[i].card, "CEX8P");
+	for (size_t i = 0; i < 3; i++)
+		apsim_add_queue(sim, CCA[i]);
+	for (size_t i = 0; i < 2; i++)
+		apsim_add_queue(sim, EP11[i]);
+	/* APQNs that belong together share their current master keys */
+	for (enum mk_type t = MK_CCA_ASYM; t <= MK_CCA_APKA; t++) {
+		apsim_random_key(t, &k);
+		load_all(CCA, 3, t, &k);
+		activate_all(CCA, 3, t);
+	}
+	apsim_random_key(MK_EP11, &k);
+	load_all(EP11, 2, MK_EP11, &k);
+	activate_all(EP11, 2, MK_EP11);
+
+	snprintf(path, sizeof(path), "%s/pin", tmp);
+	write_text(path, 0600, "%s\n", PIN);
+	simkeys_init(cca_store, CCA[0], "cca-aes", 50, true);
+	simkeys_init(cca_store, CCA[0], "cca-apka", 50, true);
+	simkeys_init(ep11_store, EP11[0], "ep11", 100, false);
+
+	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", simkeys, cca_store, apsim_hsm_dir(sim));
+	write_profile("simkeys-cca", "cca-aes cca-apka", true, exec, NULL);
+	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", simkeys, ep11_store, apsim_hsm_dir(sim));
+	write_profile("simkeys-ep11", "ep11", false, exec, NULL);
+
+	snprintf(path, sizeof(path), "%s/pin-helper", tmp);
+	write_text(path, 0700, "#!/bin/sh\nexec cat %s/pin\n", tmp);
+	snprintf(exec, sizeof(exec), "%s/mkagent.conf", tmp);
+	write_text(exec, 0644, "[agent]\nauto-finalize = yes\n[pin]\nhelper = %s\n", path);
+	setenv("MKAGENT_STATE_DIR", state, 1);
+	setenv("MKAGENT_PROFILES", profiles, 1);
+	setenv("MKAGENT_CONFIG", exec, 1);
+}
+
+static void cca_cycle(void)
+{
+	struct apsim_key aes, apka, wrong;
+	char A[MKVP_STR_MAX], P[MKVP_STR_MAX], W[MKVP_STR_MAX], path[4096], out[256], *id, *audit;
+	struct run_result r;
+
+	apsim_random_key(MK_CCA_AES, &aes);
+	apsim_random_key(MK_CCA_APKA, &apka);
+	apsim_random_key(MK_CCA_AES, &wrong);
+	hex_of(MK_CCA_AES, &aes, A);
+	hex_of(MK_CCA_APKA, &apka, P);
+	hex_of(MK_CCA_AES, &wrong, W);
+
+	mk(&r, "plan", "-a", "08.0033,09.0033,0b.0033", "-A", A, "-p", P, NULL);
+	is_int(r.status, 0, "plan a CCA AES and APKA change on three APQNs");
+	id = created_id(r.out);
+	ok(id != NULL, "plan prints: Master key change operation 'ID' created.");
+	run_result_free(&r);
+	if (!id)
+		bail_out("no operation ID");
+	id = strdup(id);
+
+	refused(1, "cca-aes NEW is empty, not loaded with", "reencipher before the NEW register is loaded",
+		"reencipher", "-i", id, NULL);
+	for (size_t i = 0; i < 3; i++)
+		apsim_load_part(sim, CCA[i], MK_CCA_AES, &aes);
+	refused(1, "(the TKE is still loading it)", "reencipher while NEW is partial", "reencipher",
+		"-i", id, NULL);
+	for (size_t i = 0; i < 3; i++)
+		apsim_commit(sim, CCA[i], MK_CCA_AES);
+	load_all(CCA, 3, MK_CCA_APKA, &apka);
+	apsim_load(sim, CCA[2], MK_CCA_AES, &wrong);
+	snprintf(out, sizeof(out), "APQN 0B.0033: cca-aes NEW holds %s, not the planned %s", W, A);
+	refused(1, out, "reencipher with a wrong NEW pattern", "reencipher", "-i", id, NULL);
+	apsim_load(sim, CCA[2], MK_CCA_AES, &aes);
+	apsim_set_online(sim, CCA[1], false);
+	refused(1, "APQN 09.0033 is offline", "reencipher with an APQN offline", "reencipher", "-i", id,
+		NULL);
+	apsim_set_online(sim, CCA[1], true);
+	apsim_set_chkstop(sim, CCA[1], true);
+	refused(1, "APQN 09.0033 is check-stopped", "reencipher with an APQN check-stopped",
+		"reencipher", "-i", id, NULL);
+	apsim_set_chkstop(sim, CCA[1], false);
+
+	mk(&r, "reencipher", "-i", id, NULL);
+	is_int(r.status, 0, "reencipher -i once every APQN has NEW loaded");
+	ok(strstr(r.out, "Re-enciphering, please wait...\nCompleted.") != NULL, "and says so as pkcshsm_mk_change does");
+	run_result_free(&r);
+	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0, "the keys still work under CUR");
+	is_string(out, "100 of 100 keys verified under the current master key, 100 staged",
+		  "and every key has a copy staged under NEW");
+
+	refused(1, "not activated yet", "finalize before activation", "finalize", "-i", id, NULL);
+	apsim_activate(sim, CCA[0], MK_CCA_AES);
+	apsim_activate(sim, CCA[0], MK_CCA_APKA);
+	apsim_activate(sim, CCA[1], MK_CCA_AES);
+	apsim_activate(sim, CCA[1], MK_CCA_APKA);
+	refused(1, "APQN 0B.0033: cca-aes CUR holds", "finalize before activation on every APQN",
+		"finalize", "-i", id, NULL);
+	refused(1, "APQN 08.0033: cca-aes CUR already holds the new", "cancel after activation",
+		"cancel", "-i", id, NULL);
+	activate_all(&CCA[2], 1, MK_CCA_AES);
+	activate_all(&CCA[2], 1, MK_CCA_APKA);
+
+	mk(&r, "finalize", "-i", id, NULL);
+	is_int(r.status, 0, "finalize once activated everywhere");
+	snprintf(out, sizeof(out), "Master key change operation '%s' successfully finalized.\n", id);
+	ok(strstr(r.out, out) != NULL, "and says so");
+	run_result_free(&r);
+	is_int(verify_store(cca_store, CCA[2], out, sizeof(out)), 0, "nothing lost:");
+	is_string(out, "100 of 100 keys verified under the current master key, 0 staged",
+		  "every key unwraps under the new CUR key to its clear value");
+
+	mk(&r, "list", NULL);
+	snprintf(out, sizeof(out), "Operation: %s\nState: finalized", id);
+	ok(r.status == 0 && strstr(r.out, out) != NULL, "list shows the operation finalized");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/history/%s.ini", state, id);
+	ok(access(path, F_OK) == 0, "its file is in history/");
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	ok(access(path, F_OK) != 0, "and no longer in ops/");
+	snprintf(path, sizeof(path), "%s/work/%s", state, id);
+	ok(access(path, F_OK) != 0, "its work directory is gone");
+
+	mk(&r, "list", "-i", id, "--json", NULL);
+	{
+		json_object *o = json_tokener_parse(r.out), *ops, *op, *v;
+		bool good = o && json_object_object_get_ex(o, "operations", &ops) &&
+			    (op = json_object_array_get_idx(ops, 0));
+
+		ok(good && json_object_object_get_ex(op, "state", &v) &&
+			   streq(json_object_get_string(v), "finalized"),
+		   "list --json: state finalized");
+		ok(good && json_object_object_get_ex(op, "new_mkvps", &v) &&
+			   json_object_object_get_ex(v, "cca-aes", &v) &&
+			   streq(json_object_get_string(v), A),
+		   "list --json: the new cca-aes pattern");
+		ok(good && json_object_object_get_ex(op, "profiles", &v) &&
+			   json_object_object_get_ex(v, "simkeys-cca", &v) &&
+			   json_object_object_get_ex(v, "finalize", &v) &&
+			   streq(json_object_get_string(v), "done"),
+		   "list --json: the profile's finalize phase is done");
+		ok(good && json_object_object_get_ex(op, "auto_finalize", &v) &&
+			   json_object_get_boolean(v), "list --json: auto_finalize");
+		json_object_put(o);
+	}
+	run_result_free(&r);
+
+	snprintf(path, sizeof(path), "%s/audit.log", state);
+	audit = read_text(path);
+	snprintf(out, sizeof(out), "%s - planned\n", id);
+	ok(audit && strstr(audit, out), "audit.log: created planned");
+	snprintf(out, sizeof(out), "%s reenciphering reenciphered\n", id);
+	ok(audit && strstr(audit, out), "audit.log: reenciphering -> reenciphered");
+	snprintf(out, sizeof(out), "%s finalizing finalized\n", id);
+	ok(audit && strstr(audit, out), "audit.log: finalizing -> finalized");
+	free(audit);
+	free(id);
+}
+
+static void ep11_cancel(void)
+{
+	struct apsim_key wk;
+	char E[MKVP_STR_MAX], out[256], *id;
+	struct run_result r;
+
+	apsim_random_key(MK_EP11, &wk);
+	hex_of(MK_EP11, &wk, E);
+	load_all(EP11, 2, MK_EP11, &wk);
+	mk(&r, "reencipher", "-a", "0a.0033,0c.0033", "-e", E, NULL);
+	is_int(r.status, 0, "reencipher -a -e: plan an EP11 change and re-encipher at once");
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	if (!id)
+		bail_out("no operation ID");
+	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "EP11 keys still work");
+	is_string(out, "100 of 100 keys verified under the current master key, 100 staged",
+		  "with copies staged under the new wrapping key");
+
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "cancel after reencipher");
+	snprintf(out, sizeof(out), "Master key change operation '%s' successfully canceled.\n", id);
+	ok(strstr(r.out, out) != NULL, "and says so");
+	run_result_free(&r);
+	is_int(verify_store(ep11_store, EP11[1], out, sizeof(out)), 0, "after cancel:");
+	is_string(out, "100 of 100 keys verified under the current master key, 0 staged",
+		  "the keys are unchanged and usable, the staged copies dropped");
+	mk(&r, "list", "-i", id, NULL);
+	ok(strstr(r.out, "State: canceled") != NULL, "list shows it canceled");
+	run_result_free(&r);
+	for (size_t i = 0; i < 2; i++)
+		apsim_clear_new(sim, EP11[i], MK_EP11);
+	free(id);
+}
+
+static void refusals(void)
+{
+	struct apsim_key ka, ks;
+	char A[MKVP_STR_MAX], S[MKVP_STR_MAX], msg[4096], *id;
+	struct run_result r;
+
+	apsim_random_key(MK_CCA_AES, &ka);
+	hex_of(MK_CCA_AES, &ka, A);
+	apsim_random_key(MK_CCA_ASYM, &ks);
+	hex_of(MK_CCA_ASYM, &ks, S);
+	mk(&r, "plan", "-a", "08.0033,09.0033", "-A", A, NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	if (!id)
+		bail_out("no operation ID");
+
+	refused(1, "APQN 09.0033 cca-aes is already part of operation", "a plan overlapping a live operation",
+		"plan", "-a", "0b.0033,09.0033", "-A", A, NULL);
+	refused(2, "plan: -a/--apqns: APQN 08.0033 is listed twice", "a bad APQN list", "plan", "-a",
+		"08.0033,8.33", "-A", A, NULL);
+	refused(2, "plan: -a/--apqns: APQN '08.0100': domain 0x100 is above 0xff", "an APQN out of range",
+		"plan", "-a", "08.0100", "-A", A, NULL);
+	refused(2, "plan: -A/--cca-aes-mkvp: pattern 'XYZ' for cca-aes: 'X' is not a hex digit",
+		"a bad pattern", "plan", "-a", "0b.0033", "-A", "XYZ", NULL);
+	refused(2, "must be 16 bytes (32 hex digits), not 16 digits", "an EP11 pattern of CCA length",
+		"plan", "-a", "0a.0033", "-e", A, NULL);
+	refused(2, "plan: give at least one pattern", "no pattern", "plan", "-a", "0b.0033", NULL);
+	refused(2, "plan: -A/--cca-aes-mkvp is given twice", "a pattern given twice", "plan", "-a",
+		"0b.0033", "-A", A, "-A", A, NULL);
+	refused(1, "plan: APQN 0F.0033 is not on the AP bus", "an APQN that does not exist", "plan",
+		"-a", "0f.0033", "-S", S, NULL);
+	refused(1, "plan: APQN 0A.0033 is an EP11 queue: cca-asym needs CCA (CEXnC) queues",
+		"a CCA pattern for an EP11 queue", "plan", "-a", "0a.0033", "-S", S, NULL);
+	refused(1, "plan: profile nope does not exist", "an unknown profile", "plan", "-a", "0b.0033",
+		"-S", S, "--profiles", "nope", NULL);
+	refused(1, "finalize: operation ZZZ999 does not exist", "an unknown ID", "finalize", "-i",
+		"ZZZ999", NULL);
+	refused(2, "cancel: -i/--id: 'abc' is not an operation ID", "a malformed ID", "cancel", "-i",
+		"abc", NULL);
+	refused(2, "finalize: -i/--id is required", "finalize without -i", "finalize", NULL);
+	refused(1, "is planned; finalize needs it reenciphered", "finalize of a planned operation",
+		"finalize", "-i", id, NULL);
+
+	apsim_remove_queue(sim, CCA[1]);
+	refused(1, "APQN 09.0033 is not on the AP bus", "reencipher with an APQN missing", "reencipher",
+		"-i", id, NULL);
+	apsim_add_queue(sim, CCA[1]);
+
+	chmod(state, 0775);
+	snprintf(msg, sizeof(msg), "list: %s is writable by group or others", state);
+	refused(1, msg, "a group-writable state directory", "list", NULL);
+	chmod(state, 0755);
+
+	load_all(CCA, 2, MK_CCA_AES, &ka);
+	chmod(simkeys, 0775);
+	snprintf(msg, sizeof(msg), "helper %s is writable by group or others", simkeys);
+	refused(1, msg, "a group-writable helper", "reencipher", "-i", id, NULL);
+	chmod(simkeys, 0755);
+
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "a planned operation cancels without running any helper");
+	run_result_free(&r);
+	for (size_t i = 0; i < 2; i++)
+		apsim_clear_new(sim, CCA[i], MK_CCA_AES);
+	free(id);
+}
+
+/* A profile whose helper reports what it was given. */
+static void helper_contract(void)
+{
+	char script[4096], exec[4200], dump[4096], A[MKVP_STR_MAX], want[8192], *id, *got;
+	struct apsim_key k;
+	struct mkvp old;
+	struct run_result r;
+
+	snprintf(dump, sizeof(dump), "%s/env.out", tmp);
+	snprintf(script, sizeof(script), "%s/envdump", tmp);
+	write_text(script, 0755,
+		   "#!/bin/sh\n"
+		   "{ tr '\\0' '\\n' < /proc/$$/environ | sort\n"
+		   "  echo \"cwd=$(readlink /proc/$$/cwd)\"\n"
+		   "  echo \"stdin=$(readlink /proc/$$/fd/0)\"\n"
+		   "  readlink /proc/$$/fd/3 | sed 's/:.*//; s/^/fd3=/'\n"
+		   "  echo \"args=$*\"\n"
+		   "  printf 'PIN simkeys\\n' >&3; read -r answer <&3; echo \"pin=${answer%%%% *}\"\n"
+		   "} > %s\n",
+		   dump);
+	snprintf(exec, sizeof(exec), "%s one two", script);
+	write_profile("envdump", "cca-apka", true, exec, NULL);
+
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, A);
+	load_all(CCA, 1, MK_CCA_APKA, &k);
+	mk(&r, "plan", "-a", "08.0033", "-p", A, "--profiles", "envdump", NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	if (!id)
+		bail_out("no operation ID");
+	mk(&r, "helper", "envdump", "reencipher", "-i", id, NULL);
+	is_int(r.status, 0, "helper PROFILE PHASE -i ID runs one phase by hand");
+	run_result_free(&r);
+
+	{
+		struct apsim_key cur;
+		char oldhex[MKVP_STR_MAX];
+
+		apsim_get_key(sim, CCA[0], MK_CCA_APKA, REG_CUR, &cur);
+		apsim_key_mkvp(MK_CCA_APKA, &cur, &old);
+		mkvp_truncate(&old, 8);
+		mkvp_format(&old, oldhex);
+		snprintf(want, sizeof(want),
+			 "LANG=C\nMKAGENT_APQNS=08.0033\nMKAGENT_MK_TYPES=cca-apka\n"
+			 "MKAGENT_NEW_MKVP_CCA_APKA=%s\nMKAGENT_OLD_MKVP_CCA_APKA=%s\n"
+			 "MKAGENT_OP_ID=%s\nMKAGENT_PHASE=reencipher\nMKAGENT_PROFILE=envdump\n"
+			 "MKAGENT_WORK_DIR=%s/work/%s/envdump\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+			 "cwd=%s/work/%s/envdump\nstdin=/dev/null\nfd3=socket\nargs=one two reencipher\npin=OK\n",
+			 A, oldhex, id, state, id, state, id);
+	}
+	got = read_text(dump);
+	is_string(got, want, "the helper gets exactly the contract's environment, work directory, stdin, fd 3 and arguments");
+	free(got);
+	{
+		struct stat st;
+		char wd[4096];
+
+		snprintf(wd, sizeof(wd), "%s/work/%s/envdump", state, id);
+		ok(stat(wd, &st) == 0 && (st.st_mode & 0777) == 0700, "the work directory is private (0700)");
+	}
+	mk(&r, "cancel", "-i", id, NULL);
+	run_result_free(&r);
+	apsim_clear_new(sim, CCA[0], MK_CCA_APKA);
+	free(id);
+}
+
+/* Plan on 0B.0033 cca-apka for one profile and reencipher it. */
+static char *run_profile(const char *profile, struct run_result *r)
+{
+	struct apsim_key k;
+	char A[MKVP_STR_MAX], *id;
+
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, A);
+	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
+	mk(r, "plan", "-a", "0b.0033", "-p", A, "--profiles", profile, NULL);
+	id = created_id(r->out) ? strdup(created_id(r->out)) : NULL;
+	run_result_free(r);
+	if (!id)
+		bail_out("no operation ID");
+	mk(r, "reencipher", "-i", id, NULL);
+	return id;
+}
+
+static char *state_of(const char *id)
+{
+	static char line[256];
+	char path[4096], *text, *p;
+
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	text = read_text(path);
+	line[0] = '\0';
+	if (text && (p = strstr(text, "\nstate = ")))
+		sscanf(p, "\nstate = %255[^\n]", line);
+	free(text);
+	return line;
+}
+
+static char *reason_of(const char *id)
+{
+	static char line[256];
+	char path[4096], *text, *p;
+
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	text = read_text(path);
+	line[0] = '\0';
+	if (text && (p = strstr(text, "\nreason = ")))
+		sscanf(p, "\nreason = %255[^\n]", line);
+	free(text);
+	return line;
+}
+
+static void helper_outcomes(void)
+{
+	char script[4096], *id;
+	struct run_result r;
+	struct timespec t0, t1;
+
+	snprintf(script, sizeof(script), "%s/hang", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] && exec sleep 600\nexit 0\n");
+	write_profile("hang", "cca-apka", false, script, "timeout = 1\n");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	id = run_profile("hang", &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is_int(r.status, 1, "a hanging helper fails the command");
+	ok(t1.tv_sec - t0.tv_sec < 10, "it is killed at its timeout");
+	is_string(state_of(id), "error", "the operation goes to error");
+	is_string(reason_of(id), "profile hang reencipher failed: timed out after 1 s", "with the reason");
+	run_result_free(&r);
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "an operation in error can be canceled");
+	run_result_free(&r);
+	free(id);
+
+	snprintf(script, sizeof(script), "%s/later", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] || exit 0\necho 'token cca-1 is not present' >&2\nexit 75\n");
+	write_profile("later", "cca-apka", false, script, NULL);
+	id = run_profile("later", &r);
+	is_int(r.status, 1, "exit 75 ends the command with 1");
+	ok(strstr(r.err, "not possible yet (exit 75): token cca-1 is not present") != NULL,
+	   "saying the step is not possible yet");
+	is_string(state_of(id), "reenciphering", "the operation stays in its phase");
+	{
+		char path[4096], *text;
+
+		snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+		text = read_text(path);
+		ok(text && strstr(text, "[profile later]\nreencipher = pending\n"),
+		   "and the profile's phase stays pending");
+		free(text);
+	}
+	run_result_free(&r);
+	mk(&r, "cancel", "-i", id, NULL);
+	run_result_free(&r);
+	free(id);
+
+	snprintf(script, sizeof(script), "%s/boom", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] || exit 0\necho 'first problem' >&2\necho 'the last word' >&2\nexit 3\n");
+	write_profile("boom", "cca-apka", false, script, NULL);
+	id = run_profile("boom", &r);
+	is_int(r.status, 1, "a failing helper fails the command");
+	is_string(reason_of(id), "profile boom reencipher failed: the last word",
+		  "the reason names the profile, the phase and the last stderr line");
+	run_result_free(&r);
+	mk(&r, "cancel", "-i", id, NULL);
+	run_result_free(&r);
+	apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
+	free(id);
+}
+
+static void wrong_pin(void)
+{
+	char path[4096], conf[4096], *id;
+	struct run_result r;
+
+	snprintf(path, sizeof(path), "%s/wrong-pin-helper", tmp);
+	write_text(path, 0700, "#!/bin/sh\necho not-the-pin\n");
+	snprintf(conf, sizeof(conf), "%s/wrong.conf", tmp);
+	write_text(conf, 0644, "[pin]\nhelper = %s\n", path);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	id = run_profile("simkeys-cca", &r);
+	is_int(r.status, 1, "a wrong PIN fails the phase");
+	is_string(reason_of(id), "profile simkeys-cca reencipher failed: simkeys: wrong PIN for simkeys",
+		  "the reason names the token, not the PIN");
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/mkagent.conf", tmp);
+	setenv("MKAGENT_CONFIG", path, 1);
+	mk(&r, "cancel", "-i", id, NULL);
+	run_result_free(&r);
+	apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
+	free(id);
+}
+
+static void pin_nowhere(void)
+{
+	ok(!dir_contains(state, PIN), "the PIN is in no file of the state directory");
+	ok(!strstr(all_output, PIN), "nor in anything mkagent printed");
+	{
+		char dump[4096], *text;
+
+		snprintf(dump, sizeof(dump), "%s/env.out", tmp);
+		text = read_text(dump);
+		ok(text && !strstr(text, PIN), "nor in a helper's environment or arguments");
+		free(text);
+	}
+}
+
+/* Two plans racing for the same (APQN, MK type): exactly one wins. */
+static void plan_race(void)
+{
+	struct apsim_key k;
+	char S[MKVP_STR_MAX];
+	int wins = 0, rounds = 5, exact = 0;
+
+	for (int round = 0; round < rounds; round++) {
+		pid_t pid[2];
+		int status[2], ok0 = 0;
+
+		apsim_random_key(MK_CCA_ASYM, &k);
+		hex_of(MK_CCA_ASYM, &k, S);
+		for (int i = 0; i < 2; i++) {
+			pid[i] = fork();
+			if (pid[i] == 0) {
+				int null = open("/dev/null", O_WRONLY);
+
+				dup2(null, 1);
+				dup2(null, 2);
+				execl(build_path("agent/mkagent"), "mkagent", "plan", "-a",
+				      i ? "09.0033" : "09.0033,0b.0033", "-S", S, NULL);
+				_exit(127);
+			}
+		}
+		for (int i = 0; i < 2; i++) {
+			waitpid(pid[i], &status[i], 0);
+			ok0 += WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0;
+		}
+		exact += ok0 == 1;
+		wins += ok0;
+		/* clear the field for the next round */
+		{
+			struct run_result r;
+			json_object *o, *ops;
+
+			mk(&r, "list", "--json", NULL);
+			o = json_tokener_parse(r.out);
+			if (o && json_object_object_get_ex(o, "operations", &ops)) {
+				for (size_t i = 0; i < json_object_array_length(ops); i++) {
+					json_object *op = json_object_array_get_idx(ops, i), *v;
+					struct run_result c;
+
+					json_object_object_get_ex(op, "state", &v);
+					if (!streq(json_object_get_string(v), "planned"))
+						continue;
+					json_object_object_get_ex(op, "id", &v);
+					mk(&c, "cancel", "-i", json_object_get_string(v), NULL);
+					run_result_free(&c);
+				}
+			}
+			json_object_put(o);
+			run_result_free(&r);
+		}
+	}
+	is_int(exact, rounds, "two racing plans for 09.0033 cca-asym: exactly one wins, every round");
+}
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	setup(argv);
+	cca_cycle();
+	ep11_cancel();
+	refusals();
+	helper_contract();
+	helper_outcomes();
+	wrong_pin();
+	pin_nowhere();
+	plan_race();
+	apsim_free(sim);
+	{
+		char cmd[4200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+		if (system(cmd) != 0)
+			diag("cannot remove %s", tmp);
+	}
+	return done_testing();
+}
