@@ -405,6 +405,12 @@ static int check_apqns(const char *cmd, const struct view *v, struct op *op)
 	return -1;
 }
 
+static void warn_unreadable(void *ctx, const char *sub, const char *why)
+{
+	(void)sub;
+	say_warn("%s: %s (not checked for overlap)", (const char *)ctx, why);
+}
+
 /* Refuse when a live operation shares an (APQN, MK type) pair (I4). */
 static int check_overlap(const char *cmd, struct engine *en, const struct op *op)
 {
@@ -413,7 +419,7 @@ static int check_overlap(const char *cmd, struct engine *en, const struct op *op
 	enum mk_type t;
 	char n[APQN_STR_MAX];
 
-	if (store_list(&en->store, &ops, NULL, NULL) < 0) {
+	if (store_list(&en->store, &ops, warn_unreadable, (void *)cmd) < 0) {
 		say_error("%s: cannot list the operations in %s", cmd, en->store.dir);
 		return EXIT_REFUSED;
 	}
