@@ -37,7 +37,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CFLAGS)
 
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
-SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c
+SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/fixture.c
 SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)

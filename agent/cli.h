@@ -19,6 +19,7 @@ struct cli {
 	const char *config;
 	bool config_given; /* by option or environment: it must exist */
 	const char *profiles;
+	bool verbose_given;
 };
 
 int cmd_status(const struct cli *cli, int argc, char **argv);
@@ -28,6 +29,8 @@ int cmd_finalize(const struct cli *cli, int argc, char **argv);
 int cmd_cancel(const struct cli *cli, int argc, char **argv);
 int cmd_list(const struct cli *cli, int argc, char **argv);
 int cmd_helper(const struct cli *cli, int argc, char **argv);
+int cmd_daemon(const struct cli *cli, int argc, char **argv);
+int cmd_rules(const struct cli *cli, int argc, char **argv);
 
 /*
  * Report what getopt_long returned for a bad option (':' or '?') of

@@ -119,8 +119,23 @@ static void env_free(struct env *env)
 
 /* ---- transitions ---- */
 
+static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      const char *error_event, struct errmsg *e);
+
 int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
 		      struct errmsg *e)
+{
+	return transition(en, op, to, reason, "error", e);
+}
+
+int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
+		struct errmsg *e)
+{
+	return transition(en, op, OP_ERROR, reason, event, e);
+}
+
+static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      const char *error_event, struct errmsg *e)
 {
 	enum op_state from = op->state;
 	int rc;
@@ -152,7 +167,7 @@ int engine_transition(struct engine *en, struct op *op, enum op_state to, const 
 		engine_notify(en, op, "canceled", "The master key change is canceled.");
 		break;
 	case OP_ERROR:
-		engine_notify(en, op, "error", op->reason);
+		engine_notify(en, op, error_event, op->reason);
 		break;
 	default:
 		break;

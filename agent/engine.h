@@ -47,5 +47,13 @@ int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
  */
 enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
 				   const char *only_profile, struct errmsg *e);
+/*
+ * One step of operation @id under its lock, with every check a person's
+ * command makes: what the agent's workers run. Returns an exit status.
+ */
+int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
+/* Move to error with @reason, notifying @event instead of "error". */
+int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
+		struct errmsg *e);
 /* Run the notify helper, if configured, for @event. */
 void engine_notify(struct engine *en, const struct op *op, const char *event, const char *message);

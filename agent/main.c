@@ -26,6 +26,7 @@ static const struct command {
 	{ "cancel", cmd_cancel, "cancel a change before a new key is active" },
 	{ "list", cmd_list, "list master key change operations" },
 	{ "helper", cmd_helper, "run one phase of one profile of an operation by hand" },
+	{ "daemon", cmd_daemon, "the agent: watch the AP bus and run every step" },
 };
 
 static void usage(FILE *f)
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			log_set_level(lvl);
+			cli.verbose_given = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -282,6 +282,63 @@ static int step_cancel(const char *cmd, struct engine *en, struct op *op)
 	return EXIT_OK;
 }
 
+/* After a new key went active too early: each profile's recover phase,
+ * and a reason that says which consumers could and could not recover. */
+static int step_recover(const char *cmd, struct engine *en, struct op *op)
+{
+	char ok_list[256] = "", bad_list[256] = "";
+	struct errmsg e;
+	bool any = false;
+
+	if (op->state != OP_ERROR) {
+		say_error("%s: operation %s is %s; recover is for operations in error", cmd, op->id,
+			  op_state_name(op->state));
+		return EXIT_REFUSED;
+	}
+	if (engine_check_phase(en, op, PHASE_RECOVER, NULL, &e) < 0) {
+		say_error("%s: operation %s: %s", cmd, op->id, e.text);
+		return EXIT_REFUSED;
+	}
+	for (size_t i = 0; i < op->nprofiles; i++) {
+		struct op_profile *p = &op->profiles[i];
+		char *list;
+
+		if (p->phase[PHASE_RECOVER] == PS_NONE || p->phase[PHASE_RECOVER] == PS_DONE)
+			continue;
+		any = true;
+		list = engine_run_phase(en, op, PHASE_RECOVER, p->name, &e) == PHASE_ALL_DONE ? ok_list :
+											       bad_list;
+		snprintf(list + strlen(list), 256 - strlen(list), " %s", p->name);
+	}
+	if (!any)
+		return EXIT_OK;
+	op_set_reason(op, "activated-early; recovered:%s; not recovered:%s", ok_list[0] ? ok_list : " none",
+		      bad_list[0] ? bad_list : " none");
+	op->updated = time(NULL);
+	store_write(&en->store, op, &e);
+	store_audit(&en->store, op->id, "error", "error", op->reason);
+	printf("Operation '%s': %s\n", op->id, op->reason);
+	return bad_list[0] ? EXIT_REFUSED : EXIT_OK;
+}
+
+int op_step(const char *who, struct engine *en, const char *id, enum phase ph)
+{
+	static int (*const steps[PHASE_COUNT])(const char *, struct engine *, struct op *) = {
+		[PHASE_REENCIPHER] = step_reencipher,
+		[PHASE_FINALIZE] = step_finalize,
+		[PHASE_CANCEL] = step_cancel,
+		[PHASE_RECOVER] = step_recover,
+	};
+	struct held h;
+	int rc = hold_op(who, en, id, &h);
+
+	if (rc >= 0)
+		return rc;
+	rc = steps[ph](who, en, &h.op);
+	held_release(&h);
+	return rc;
+}
+
 /* ---- plan ---- */
 
 static void warn_uncovered(const struct op *op, const struct engine *en)

@@ -81,6 +81,9 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_h
 		a->online = q->online;
 		a->config = q->config;
 		a->chkstop = q->chkstop;
+		/* an unusable queue's registers are unknown: no HSM request */
+		if (q->online != 1 || q->config == 0 || q->chkstop == 1)
+			continue;
 		if (ap_queue_read_mkvps(q, &re) < 0) {
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
 			log_warn("%s", re.text);

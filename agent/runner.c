@@ -14,6 +14,19 @@
 #include "macro.h"
 #include "runner.h"
 
+/* The helper running now, for runner_stop_current() in a signal handler. */
+static volatile pid_t current;
+
+void runner_stop_current(void)
+{
+	pid_t pid = current;
+
+	if (pid > 0) {
+		kill(-pid, SIGTERM);
+		kill(pid, SIGTERM);
+	}
+}
+
 struct linebuf {
 	char buf[RUNNER_LINE_MAX + 1];
 	size_t len;
@@ -217,6 +230,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 			close(pin[0]);
 		return errmsg_set(e, -errno, "cannot fork: %s", strerror(errno));
 	}
+	current = pid;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	while (!exited) {
@@ -256,6 +270,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
+	current = 0;
 	/* what the helper wrote before it ended */
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);

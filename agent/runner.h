@@ -38,6 +38,8 @@ struct run_outcome {
 };
 
 int runner_run(const struct run_spec *spec, struct run_outcome *out, struct errmsg *e);
+/* From a signal handler: end the helper that is running, if any. */
+void runner_stop_current(void);
 
 /* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
 int split_exec(const char *exec, char ***argv);

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: MIT
+/*
+ * daemon.c - `mkagent daemon`: one epoll loop over the uevent source
+ * (libudev monitor or the kernel's netlink socket), a timerfd armed only
+ * while an operation waits on the HSM (or a retry is due), a signalfd and
+ * inotify on ops/. Each step runs in a worker process that takes the
+ * operation's lock and makes the same checks as a person's command, so
+ * the loop is never blocked by a helper.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libudev.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cli.h"
+#include "decide.h"
+#include "engine.h"
+#include "kuevent.h"
+#include "log.h"
+#include "macro.h"
+#include "registers.h"
+#include "runner.h"
+#include "uevent.h"
+
+#define RETRY_MAX_S 3600
+
+struct tracked {
+	char id[OP_ID_LEN + 1];
+	enum op_state state;
+	pid_t worker;
+	bool dirty;	    /* read its registers in the next pass */
+	bool waits;	    /* its last decision waits on the HSM */
+	bool seen;
+	bool reaped;	    /* its worker just ended */
+	long long retry_at; /* ms, 0: none */
+	int backoff_s;
+	char last_event[32];
+	char last_why[256];
+};
+
+struct agent {
+	const struct cli *cli;
+	struct engine en;
+	bool once, stop;
+	int epfd, tfd, sfd, ifd;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	struct kuevent_src ksrc;
+	struct tracked *ops;
+	size_t nops;
+	long long next_poll; /* ms, 0: not scheduled */
+	unsigned long passes;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct tracked *track(struct agent *ag, const char *id)
+{
+	struct tracked *t;
+
+	for (size_t i = 0; i < ag->nops; i++)
+		if (streq(ag->ops[i].id, id))
+			return &ag->ops[i];
+	t = realloc(ag->ops, (ag->nops + 1) * sizeof(*t));
+	if (!t)
+		return NULL;
+	ag->ops = t;
+	t += ag->nops++;
+	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true };
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	return t;
+}
+
+static struct tracked *by_worker(struct agent *ag, pid_t pid)
+{
+	for (size_t i = 0; i < ag->nops; i++)
+		if (ag->ops[i].worker == pid)
+			return &ag->ops[i];
+	return NULL;
+}
+
+/* ---- workers ---- */
+
+static void worker_term(int sig)
+{
+	(void)sig;
+	runner_stop_current();
+	_exit(128 + SIGTERM);
+}
+
+static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		log_error("operation %s: cannot fork a worker: %s", t->id, strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGTERM, worker_term);
+		signal(SIGINT, worker_term);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() == 1)
+			_exit(128 + SIGTERM);
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		ag->en.tty = false;
+		_exit(op_step("agent", &ag->en, t->id, ph));
+	}
+	log_info("operation %s: %s started (worker %d)", t->id, phase_name(ph), (int)pid);
+	t->worker = pid;
+}
+
+static void reap(struct agent *ag)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct tracked *t = by_worker(ag, pid);
+
+		if (!t)
+			continue;
+		t->worker = 0;
+		t->reaped = true;
+		log_info("operation %s: worker %d ended (%d)", t->id, (int)pid,
+			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
+/* ---- acting on a decision ---- */
+
+static void notify_once(struct agent *ag, struct tracked *t, const struct op *op,
+			const struct decision *d)
+{
+	if (!d->event) {
+		t->last_event[0] = '\0';
+		return;
+	}
+	if (streq(t->last_event, d->event))
+		return;
+	snprintf(t->last_event, sizeof(t->last_event), "%s", d->event);
+	engine_notify(&ag->en, op, d->event, d->why);
+}
+
+static void activated_early(struct agent *ag, struct tracked *t, const struct decision *d)
+{
+	int lock = store_lock_op(&ag->en.store, t->id);
+	struct errmsg e;
+	struct op op;
+
+	if (lock < 0)
+		return; /* somebody is at it: look again next time */
+	if (store_load(&ag->en.store, t->id, &op, NULL, &e) == 0 &&
+	    (op.state == OP_PLANNED || op.state == OP_REENCIPHERING)) {
+		log_warn("operation %s: %s", t->id, d->why);
+		engine_fail(&ag->en, &op, "activated-early", "activated-early", &e);
+		t->state = OP_ERROR;
+		for (size_t i = 0; ag->en.cfg.auto_recover && i < op.nprofiles; i++) {
+			if (op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING) {
+				close(lock);
+				lock = -1;
+				spawn(ag, t, PHASE_RECOVER);
+				break;
+			}
+		}
+		op_free(&op);
+	}
+	if (lock >= 0)
+		close(lock);
+}
+
+static void retry_later(struct agent *ag, struct tracked *t)
+{
+	int base = ag->en.cfg.poll_interval;
+
+	t->backoff_s = t->backoff_s ? t->backoff_s * 2 : base;
+	if (t->backoff_s > RETRY_MAX_S)
+		t->backoff_s = RETRY_MAX_S;
+	t->retry_at = now_ms() + t->backoff_s * 1000LL;
+	log_info("operation %s: trying again in %d s", t->id, t->backoff_s);
+}
+
+static void act(struct agent *ag, struct tracked *t, const struct op *op, const struct view *v)
+{
+	struct decision d = decide(op, v);
+
+	t->waits = d.waits_on_hsm;
+	if (!streq(t->last_why, d.why)) {
+		log_info("operation %s (%s): %s: %s", op->id, op_state_name(op->state),
+			 action_name(d.action), d.why);
+		snprintf(t->last_why, sizeof(t->last_why), "%s", d.why);
+	}
+	switch (d.action) {
+	case ACT_RUN:
+		/* a step the agent already tried and that must wait stays waiting */
+		if (t->retry_at && now_ms() < t->retry_at)
+			return;
+		notify_once(ag, t, op, &d);
+		spawn(ag, t, d.phase);
+		return;
+	case ACT_ACTIVATED_EARLY:
+		activated_early(ag, t, &d);
+		return;
+	case ACT_WAIT:
+		notify_once(ag, t, op, &d);
+		return;
+	case ACT_NONE:
+		return;
+	}
+}
+
+/* ---- one reconciliation pass ---- */
+
+static void bad_file(void *ctx, const char *sub, const char *why)
+{
+	(void)ctx;
+	if (streq(sub, "ops"))
+		log_warn("%s", why);
+}
+
+static void reconcile(struct agent *ag)
+{
+	struct op_list ops = { 0 };
+	struct apqn_list want = { 0 };
+	struct view v = { 0 };
+	bool sym = false;
+	struct errmsg e;
+	long long now = now_ms();
+
+	ag->passes++;
+	if (store_list(&ag->en.store, &ops, bad_file, NULL) < 0) {
+		log_error("cannot list the operations in %s", ag->en.store.dir);
+		return;
+	}
+	for (size_t i = 0; i < ag->nops; i++)
+		ag->ops[i].seen = false;
+	for (size_t i = 0; i < ops.n; i++) {
+		struct op *op = &ops.v[i];
+		struct tracked *t;
+
+		if (op_state_terminal(op->state))
+			continue;
+		t = track(ag, op->id);
+		if (!t)
+			continue;
+		t->seen = true;
+		if (t->state != op->state) {
+			t->dirty = true;
+			t->backoff_s = 0;
+			t->retry_at = 0;
+			t->state = op->state;
+		} else if (t->reaped) {
+			/* the step could not go on (exit 75, a check): back off */
+			retry_later(ag, t);
+			t->dirty = false;
+		}
+		t->reaped = false;
+		if (t->retry_at && now >= t->retry_at) {
+			t->dirty = true;
+			t->retry_at = 0;
+		}
+		if (!t->dirty || t->worker)
+			continue;
+		for (size_t j = 0; j < op->apqns.n; j++)
+			if (!apqn_list_contains(&want, op->apqns.v[j]))
+				apqn_list_add(&want, op->apqns.v[j]);
+		sym |= op->has_new[MK_CCA_SYM];
+	}
+	/* forget operations that ended or went away */
+	for (size_t i = 0; i < ag->nops;) {
+		if (!ag->ops[i].seen && !ag->ops[i].worker)
+			ag->ops[i] = ag->ops[--ag->nops];
+		else
+			i++;
+	}
+	if (want.n && view_read(&v, &want, sym ? ag->en.cfg.query_helper : NULL, &e) < 0)
+		log_error("%s", e.text);
+	for (size_t i = 0; i < ops.n; i++) {
+		struct tracked *t;
+
+		if (op_state_terminal(ops.v[i].state))
+			continue;
+		t = track(ag, ops.v[i].id);
+		if (!t || !t->dirty || t->worker || !v.v)
+			continue;
+		t->dirty = false;
+		act(ag, t, &ops.v[i], &v);
+	}
+	view_free(&v);
+	apqn_list_free(&want);
+	op_list_free(&ops);
+}
+
+/* ---- the timer ---- */
+
+static void arm_timer(struct agent *ag)
+{
+	long long now = now_ms(), when = 0;
+	bool waiting = false;
+	struct itimerspec its = { 0 };
+
+	for (size_t i = 0; i < ag->nops; i++) {
+		struct tracked *t = &ag->ops[i];
+
+		waiting |= t->waits && !t->worker;
+		if (t->retry_at && (!when || t->retry_at < when))
+			when = t->retry_at;
+	}
+	if (waiting) {
+		if (!ag->next_poll || ag->next_poll < now) {
+			unsigned char r = 0;
+			long long base = ag->en.cfg.poll_interval * 1000LL;
+
+			RAND_bytes(&r, 1);
+			ag->next_poll = now + base + base * r / 2550; /* up to 10% jitter */
+		}
+		if (!when || ag->next_poll < when)
+			when = ag->next_poll;
+	} else {
+		ag->next_poll = 0;
+	}
+	if (when) {
+		long long d = when > now ? when - now : 1;
+
+		its.it_value.tv_sec = d / 1000;
+		its.it_value.tv_nsec = (d % 1000) * 1000000;
+	}
+	timerfd_settime(ag->tfd, 0, &its, NULL);
+}
+
+static void on_timer(struct agent *ag)
+{
+	uint64_t ticks;
+	long long now = now_ms();
+
+	if (read(ag->tfd, &ticks, sizeof(ticks)) < 0)
+		return;
+	if (ag->next_poll && now >= ag->next_poll) {
+		ag->next_poll = 0;
+		for (size_t i = 0; i < ag->nops; i++)
+			if (ag->ops[i].waits)
+				ag->ops[i].dirty = true;
+	}
+}
+
+/* ---- uevents ---- */
+
+static void mark_apqns(struct agent *ag, const struct uevent *u)
+{
+	struct op_list ops = { 0 };
+
+	if (u->devtype == AP_DEV_ROOT) {
+		if (!u->bindings_complete && !u->initscan_done)
+			return;
+		for (size_t i = 0; i < ag->nops; i++)
+			if (ag->ops[i].waits)
+				ag->ops[i].dirty = true;
+		return;
+	}
+	if (u->devtype != AP_DEV_QUEUE && u->devtype != AP_DEV_CARD)
+		return;
+	/* read mkvps after bind, not on add */
+	if (streq(u->action, "add"))
+		return;
+	if (store_list(&ag->en.store, &ops, NULL, NULL) < 0)
+		return;
+	for (size_t i = 0; i < ops.n; i++) {
+		struct tracked *t;
+		bool hit = false;
+
+		for (size_t j = 0; j < ops.v[i].apqns.n; j++) {
+			struct apqn a = ops.v[i].apqns.v[j];
+
+			hit |= u->devtype == AP_DEV_QUEUE ? apqn_eq(a, u->apqn) : a.card == u->card;
+		}
+		if (hit && !op_state_terminal(ops.v[i].state) && (t = track(ag, ops.v[i].id)))
+			t->dirty = true;
+	}
+	op_list_free(&ops);
+}
+
+static void on_udev(struct agent *ag)
+{
+	struct udev_device *d;
+
+	while ((d = udev_monitor_receive_device(ag->mon))) {
+		struct uevent u = { .online = -1, .config = -1 };
+		const char *v;
+
+		snprintf(u.action, sizeof(u.action), "%s", udev_device_get_action(d) ?: "");
+		snprintf(u.devpath, sizeof(u.devpath), "%s", udev_device_get_devpath(d) ?: "");
+		if ((v = udev_device_get_property_value(d, "ONLINE")))
+			u.online = v[0] == '1';
+		if ((v = udev_device_get_property_value(d, "CONFIG")))
+			u.config = v[0] == '1';
+		v = udev_device_get_property_value(d, "BINDINGS");
+		u.bindings_complete = v && streq(v, "complete");
+		v = udev_device_get_property_value(d, "INITSCAN");
+		u.initscan_done = v && streq(v, "done");
+		uevent_classify(&u, udev_device_get_subsystem(d), udev_device_get_devtype(d));
+		log_debug("uevent %s %s", u.action, u.devpath);
+		mark_apqns(ag, &u);
+		udev_device_unref(d);
+	}
+}
+
+static void on_kernel(struct agent *ag)
+{
+	char buf[8192];
+	size_t len;
+	int rc;
+
+	while ((rc = kuevent_recv(&ag->ksrc, buf, sizeof(buf), &len)) != -EAGAIN) {
+		struct uevent u;
+		struct errmsg e;
+
+		if (rc < 0)
+			continue;
+		rc = uevent_parse_kernel(buf, len, &u, &e);
+		if (rc == -EINVAL)
+			log_warn("%s", e.text);
+		if (rc == 0)
+			mark_apqns(ag, &u);
+	}
+}
+
+static void on_inotify(struct agent *ag)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (read(ag->ifd, buf, sizeof(buf)) > 0)
+		; /* the pass that follows compares every file with what it knew */
+}
+
+static bool on_signal(struct agent *ag)
+{
+	struct signalfd_siginfo si;
+	struct errmsg e;
+
+	while (read(ag->sfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(ag);
+			break;
+		case SIGHUP: {
+			struct config c;
+			struct profile_set p;
+
+			config_defaults(&c);
+			if (config_load(&c, ag->cli->config, ag->cli->config_given, &e) < 0 ||
+			    profiles_load(&p, ag->cli->profiles, &e) < 0) {
+				log_error("reload refused: %s", e.text);
+				break;
+			}
+			ag->en.cfg = c;
+			profiles_free(&ag->en.profiles);
+			ag->en.profiles = p;
+			log_info("configuration and profiles reloaded");
+			for (size_t i = 0; i < ag->nops; i++)
+				ag->ops[i].dirty = true;
+			break;
+		}
+		default:
+			ag->stop = true;
+		}
+	}
+	return ag->stop;
+}
+
+/* ---- setup and the loop ---- */
+
+static int add_fd(struct agent *ag, int fd, int tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)tag };
+
+	return epoll_ctl(ag->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+enum { TAG_UEVENT, TAG_TIMER, TAG_SIGNAL, TAG_INOTIFY };
+
+static int setup(struct agent *ag, struct errmsg *e)
+{
+	sigset_t mask;
+	char ops[4096];
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	ag->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ag->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	ag->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	ag->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (ag->sfd < 0 || ag->tfd < 0 || ag->ifd < 0 || ag->epfd < 0)
+		return errmsg_set(e, -errno, "cannot set up the event loop: %s", strerror(errno));
+	snprintf(ops, sizeof(ops), "%s/ops", ag->en.store.dir);
+	if (inotify_add_watch(ag->ifd, ops, IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE) < 0)
+		return errmsg_set(e, -errno, "cannot watch %s: %s", ops, strerror(errno));
+	if (ag->en.cfg.event_source == EVENT_SOURCE_KERNEL) {
+		int rc = kuevent_open(&ag->ksrc, e);
+
+		if (rc < 0)
+			return rc;
+		add_fd(ag, kuevent_fd(&ag->ksrc), TAG_UEVENT);
+	} else {
+		ag->udev = udev_new();
+		ag->mon = ag->udev ? udev_monitor_new_from_netlink(ag->udev, "udev") : NULL;
+		if (!ag->mon || udev_monitor_filter_add_match_subsystem_devtype(ag->mon, "ap", NULL) < 0 ||
+		    udev_monitor_enable_receiving(ag->mon) < 0)
+			return errmsg_set(e, -EIO, "cannot listen to udev");
+		add_fd(ag, udev_monitor_get_fd(ag->mon), TAG_UEVENT);
+	}
+	add_fd(ag, ag->tfd, TAG_TIMER);
+	add_fd(ag, ag->sfd, TAG_SIGNAL);
+	add_fd(ag, ag->ifd, TAG_INOTIFY);
+	return 0;
+}
+
+static void teardown(struct agent *ag)
+{
+	for (size_t i = 0; i < ag->nops; i++)
+		if (ag->ops[i].worker)
+			kill(ag->ops[i].worker, SIGTERM);
+	for (size_t i = 0; i < ag->nops; i++)
+		if (ag->ops[i].worker)
+			waitpid(ag->ops[i].worker, NULL, 0);
+	if (ag->mon)
+		udev_monitor_unref(ag->mon);
+	if (ag->udev)
+		udev_unref(ag->udev);
+	kuevent_close(&ag->ksrc);
+	free(ag->ops);
+	engine_close(&ag->en);
+}
+
+static bool any_worker(const struct agent *ag)
+{
+	for (size_t i = 0; i < ag->nops; i++)
+		if (ag->ops[i].worker)
+			return true;
+	return false;
+}
+
+static const char daemon_usage[] = "Usage: mkagent daemon [--once]\n"
+				   "Watch the AP bus and carry out every planned operation.\n\n"
+				   "      --once   one pass over every operation, then exit\n";
+
+int cmd_daemon(const struct cli *cli, int argc, char **argv)
+{
+	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1 };
+	struct errmsg e;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h",
+				(const struct option[]){ { "once", no_argument, NULL, 'o' },
+							 { "help", no_argument, NULL, 'h' },
+							 { 0 } },
+				NULL)) != -1) {
+		if (c == 'o')
+			ag.once = true;
+		else if (c == 'h') {
+			fputs(daemon_usage, stdout);
+			return EXIT_OK;
+		} else
+			return cli_option_error("daemon", c, argv);
+	}
+	if (optind < argc) {
+		say_error("daemon: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (log_get_level() == LOG_LVL_NONE && !cli->verbose_given)
+		log_set_level(LOG_LVL_INFO);
+	if (engine_open(&ag.en, cli, true, &e) < 0) {
+		say_error("daemon: %s", e.text);
+		return EXIT_REFUSED;
+	}
+	ag.en.tty = false;
+	if (setup(&ag, &e) < 0) {
+		say_error("daemon: %s", e.text);
+		teardown(&ag);
+		return EXIT_REFUSED;
+	}
+	log_info("watching the AP bus (%s), state in %s",
+		 ag.en.cfg.event_source == EVENT_SOURCE_KERNEL ? "kernel uevents" : "udev",
+		 ag.en.store.dir);
+	reconcile(&ag);
+	if (ag.once) {
+		sigset_t chld;
+		int sig;
+
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		while (any_worker(&ag)) {
+			sigwait(&chld, &sig);
+			reap(&ag);
+		}
+		teardown(&ag);
+		return EXIT_OK;
+	}
+	while (!ag.stop) {
+		struct epoll_event ev[8];
+		int n;
+
+		arm_timer(&ag);
+		n = epoll_wait(ag.epfd, ev, 8, -1);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			switch (ev[i].data.u32) {
+			case TAG_UEVENT:
+				if (ag.mon)
+					on_udev(&ag);
+				else
+					on_kernel(&ag);
+				break;
+			case TAG_TIMER:
+				on_timer(&ag);
+				break;
+			case TAG_SIGNAL:
+				on_signal(&ag);
+				break;
+			case TAG_INOTIFY:
+				on_inotify(&ag);
+				break;
+			}
+		}
+		if (!ag.stop)
+			reconcile(&ag);
+	}
+	log_info("stopping");
+	teardown(&ag);
+	return EXIT_OK;
+}

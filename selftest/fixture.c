@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+/*
+ * fixture.c - the stage the operation and agent tests share: an apsim bus
+ * with three CCA and two EP11 APQNs whose sets share master keys, simkeys
+ * stores (CCA with a PIN), their profiles, a PIN helper and a
+ * configuration, and ways to run mkagent and look at what it did.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+
+struct apsim *sim;
+char *tmp, *state, *profiles, *cca_store, *ep11_store, *simkeys;
+char all_output[1 << 20];
+
+const struct apqn CCA[] = { { 0x08, 0x33 }, { 0x09, 0x33 }, { 0x0b, 0x33 } };
+const struct apqn EP11[] = { { 0x0a, 0x33 }, { 0x0c, 0x33 } };
+
+/* Run mkagent, keep what it printed for the PIN search at the end. */
+int mk(struct run_result *r, ...)
+{
+	char *argv[32];
+	int n = 0;
+	va_list ap;
+
+	argv[n++] = strdup(build_path("agent/mkagent"));
+	argv[n++] = "-v";
+	argv[n++] = "debug"; /* every log line, for the PIN search */
+	va_start(ap, r);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	run_argv(r, argv);
+	free(argv[0]);
+	if (strlen(all_output) + strlen(r->out) + strlen(r->err) + 1 < sizeof(all_output)) {
+		strcat(all_output, r->out);
+		strcat(all_output, r->err);
+	}
+	return r->status;
+}
+
+void hex_of(enum mk_type t, const struct apsim_key *k, char *out)
+{
+	struct mkvp p;
+
+	apsim_key_mkvp(t, k, &p);
+	mkvp_truncate(&p, mk_type_cli_bytes(t));
+	mkvp_format(&p, out);
+}
+
+/* The same key into several APQNs' NEW registers. */
+void load_all(const struct apqn *a, size_t n, enum mk_type t, const struct apsim_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		apsim_load(sim, a[i], t, k);
+}
+
+void activate_all(const struct apqn *a, size_t n, enum mk_type t)
+{
+	for (size_t i = 0; i < n; i++)
+		apsim_activate(sim, a[i], t);
+}
+
+char *created_id(const char *out)
+{
+	static char id[8];
+	const char *p = strstr(out, "operation '");
+
+	if (!p || sscanf(p, "operation '%6[A-Za-z0-9]'", id) != 1)
+		return NULL;
+	return id;
+}
+
+/* A refusal: exit code, one line with @msg in it, nothing changed. */
+void refused(int want_status, const char *msg, const char *what, ...)
+{
+	char *argv[32], *before = snapshot_dir(state), *after;
+	struct run_result r;
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = strdup(build_path("agent/mkagent"));
+	va_start(ap, what);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	run_argv(&r, argv);
+	free(argv[0]);
+	after = snapshot_dir(state);
+	is_int(r.status, want_status, "refused: %s (exit %d)", what, want_status);
+	if (!ok(strstr(r.err, msg) != NULL && count_lines(r.err) == 1, "  with one line: %s", msg))
+		diag("stderr: %s", r.err);
+	if (!ok(strcmp(before, after) == 0, "  and the state directory is unchanged"))
+		diag("before:\n%s\nafter:\n%s", before, after);
+	free(before);
+	free(after);
+	run_result_free(&r);
+}
+
+int verify_store(const char *store, struct apqn a, char *out, size_t size)
+{
+	char apqn[APQN_STR_MAX];
+	char *argv[] = { simkeys, "--store", (char *)store, "--hsm", (char *)apsim_hsm_dir(sim),
+			 "verify", "--apqn", apqn_sysname(a, apqn), NULL };
+	struct run_result r;
+	int rc;
+
+	run_argv(&r, argv);
+	snprintf(out, size, "%s", r.out);
+	out[strcspn(out, "\n")] = '\0';
+	rc = r.status;
+	run_result_free(&r);
+	return rc;
+}
+
+void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin)
+{
+	char apqn[APQN_STR_MAX], count[16], pinfile[4096];
+	char *argv[16] = { simkeys, "--store", (char *)store, "--hsm", (char *)apsim_hsm_dir(sim),
+			   "init", "--apqn", apqn_sysname(a, apqn), "--type", (char *)type,
+			   "--count", count, NULL };
+	struct run_result r;
+
+	snprintf(count, sizeof(count), "%d", n);
+	snprintf(pinfile, sizeof(pinfile), "%s/pin", tmp);
+	if (pin) {
+		argv[12] = "--pin-file";
+		argv[13] = pinfile;
+		argv[14] = NULL;
+	}
+	run_argv(&r, argv);
+	if (r.status)
+		bail_out("simkeys init: %s", r.err);
+	run_result_free(&r);
+}
+
+void write_profile(const char *name, const char *types, bool pin, const char *exec,
+			  const char *extra)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s.profile", profiles, name);
+	write_text(path, 0644,
+		   "[profile]\ndescription = test consumer %s\nmk-types = %s\npin = %s\n"
+		   "[reencipher]\nexec = %s reencipher\n%s"
+		   "[finalize]\nexec = %s finalize\n[cancel]\nexec = %s cancel\n"
+		   "[recover]\nexec = %s recover\n",
+		   name, types, pin ? "yes" : "no", exec, extra ? extra : "", exec, exec, exec);
+}
+
+void fixture_setup(char **argv)
+{
+	char path[4096], exec[8192];
+	struct apsim_key k;
+
+	sim = apsim_new(argv);
+	tmp = make_tmpdir("ops");
+	if (asprintf(&state, "%s/state", tmp) < 0 || asprintf(&profiles, "%s/profiles", tmp) < 0 ||
+	    asprintf(&cca_store, "%s/cca-store", tmp) < 0 ||
+	    asprintf(&ep11_store, "%s/ep11-store", tmp) < 0 || asprintf(&simkeys, "%s/simkeys", tmp) < 0)
+		bail_out("out of memory");
+	mkdir(profiles, 0755);
+	/* helpers are root's and not writable by others: a copy we may spoil */
+	snprintf(exec, sizeof(exec), "cp %s %s && chmod 0755 %s", build_path("selftest/simkeys"),
+		 simkeys, simkeys);
+	if (system(exec) != 0)
+		bail_out("cannot copy simkeys");
+
+	for (size_t i = 0; i < 3; i++)
+		apsim_add_card(sim, CCA[i].card, "CEX7C");
+	for (size_t i = 0; i < 2; i++)
+		apsim_add_card(sim, EP11[i].card, "CEX8P");
+	for (size_t i = 0; i < 3; i++)
+		apsim_add_queue(sim, CCA[i]);
+	for (size_t i = 0; i < 2; i++)
+		apsim_add_queue(sim, EP11[i]);
+	/* APQNs that belong together share their current master keys */
+	for (enum mk_type t = MK_CCA_ASYM; t <= MK_CCA_APKA; t++) {
+		apsim_random_key(t, &k);
+		load_all(CCA, 3, t, &k);
+		activate_all(CCA, 3, t);
+	}
+	apsim_random_key(MK_EP11, &k);
+	load_all(EP11, 2, MK_EP11, &k);
+	activate_all(EP11, 2, MK_EP11);
+
+	snprintf(path, sizeof(path), "%s/pin", tmp);
+	write_text(path, 0600, "%s\n", PIN);
+	simkeys_init(cca_store, CCA[0], "cca-aes", 50, true);
+	simkeys_init(cca_store, CCA[0], "cca-apka", 50, true);
+	simkeys_init(ep11_store, EP11[0], "ep11", 100, false);
+
+	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", simkeys, cca_store, apsim_hsm_dir(sim));
+	write_profile("simkeys-cca", "cca-aes cca-apka", true, exec, NULL);
+	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", simkeys, ep11_store, apsim_hsm_dir(sim));
+	write_profile("simkeys-ep11", "ep11", false, exec, NULL);
+
+	snprintf(path, sizeof(path), "%s/pin-helper", tmp);
+	write_text(path, 0700, "#!/bin/sh\nexec cat %s/pin\n", tmp);
+	snprintf(exec, sizeof(exec), "%s/mkagent.conf", tmp);
+	write_text(exec, 0644, "[agent]\nauto-finalize = yes\n[pin]\nhelper = %s\n", path);
+	setenv("MKAGENT_STATE_DIR", state, 1);
+	setenv("MKAGENT_PROFILES", profiles, 1);
+	setenv("MKAGENT_CONFIG", exec, 1);
+}
+
+char *state_of(const char *id)
+{
+	static char line[256];
+	char path[4096], *text, *p;
+
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	text = read_text(path);
+	line[0] = '\0';
+	if (text && (p = strstr(text, "\nstate = ")))
+		sscanf(p, "\nstate = %255[^\n]", line);
+	free(text);
+	return line;
+}
+
+char *reason_of(const char *id)
+{
+	static char line[256];
+	char path[4096], *text, *p;
+
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	text = read_text(path);
+	line[0] = '\0';
+	if (text && (p = strstr(text, "\nreason = ")))
+		sscanf(p, "\nreason = %255[^\n]", line);
+	free(text);
+	return line;
+}
+

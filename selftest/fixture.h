@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fixture.h - the stage of the operation and agent tests (fixture.c).
+ */
+#pragma once
+
+#include "apsim.h"
+#include "run.h"
+
+#define PIN "7391-secret-PIN"
+
+extern struct apsim *sim;
+extern char *tmp, *state, *profiles, *cca_store, *ep11_store, *simkeys;
+/* Everything mkagent printed through mk(), for the PIN search. */
+extern char all_output[1 << 20];
+extern const struct apqn CCA[3], EP11[2];
+
+void fixture_setup(char **argv);
+/* Run mkagent -v debug with these arguments. */
+int mk(struct run_result *r, ...) __attribute__((sentinel));
+/* A refusal: exit code, one line with @msg in it, nothing changed. */
+void refused(int want_status, const char *msg, const char *what, ...) __attribute__((sentinel));
+void hex_of(enum mk_type t, const struct apsim_key *k, char *out);
+void load_all(const struct apqn *a, size_t n, enum mk_type t, const struct apsim_key *k);
+void activate_all(const struct apqn *a, size_t n, enum mk_type t);
+char *created_id(const char *out);
+int verify_store(const char *store, struct apqn a, char *out, size_t size);
+void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin);
+void write_profile(const char *name, const char *types, bool pin, const char *exec, const char *extra);
+/* An operation's state and reason from its live file ("" when none). */
+char *state_of(const char *id);
+char *reason_of(const char *id);
