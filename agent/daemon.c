@@ -40,6 +40,7 @@ struct tracked {
 	bool waits;	    /* its last decision waits on the HSM */
 	bool seen;
 	bool reaped;	    /* its worker just ended */
+	enum op_state spawned_in; /* the state its worker started from */
 	long long retry_at; /* ms, 0: none */
 	int backoff_s;
 	char last_event[32];
@@ -129,6 +130,7 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
 	}
 	log_info("operation %s: %s started (worker %d)", t->id, phase_name(ph), (int)pid);
 	t->worker = pid;
+	t->spawned_in = t->state;
 }
 
 static void reap(struct agent *ag)
@@ -265,16 +267,16 @@ static void reconcile(struct agent *ag)
 		if (!t)
 			continue;
 		t->seen = true;
-		if (t->state != op->state) {
-			t->dirty = true;
-			t->backoff_s = 0;
-			t->retry_at = 0;
-			t->state = op->state;
-		} else if (t->reaped) {
+		if (t->reaped && op->state == t->spawned_in && op->state != OP_ERROR) {
 			/* the step could not go on (exit 75, a check): back off */
 			retry_later(ag, t);
 			t->dirty = false;
+		} else if (t->reaped || t->state != op->state) {
+			t->dirty = true;
+			t->backoff_s = 0;
+			t->retry_at = 0;
 		}
+		t->state = op->state;
 		t->reaped = false;
 		if (t->retry_at && now >= t->retry_at) {
 			t->dirty = true;

@@ -27,6 +27,7 @@ static const struct command {
 	{ "list", cmd_list, "list master key change operations" },
 	{ "helper", cmd_helper, "run one phase of one profile of an operation by hand" },
 	{ "daemon", cmd_daemon, "the agent: watch the AP bus and run every step" },
+	{ "rules", cmd_rules, "install or remove the udev rule that starts the agent" },
 };
 
 static void usage(FILE *f)

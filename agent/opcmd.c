@@ -312,7 +312,7 @@ static int step_recover(const char *cmd, struct engine *en, struct op *op)
 	}
 	if (!any)
 		return EXIT_OK;
-	op_set_reason(op, "activated-early; recovered:%s; not recovered:%s", ok_list[0] ? ok_list : " none",
+	op_set_reason(op, "activated-early, recovered:%s, not recovered:%s", ok_list[0] ? ok_list : " none",
 		      bad_list[0] ? bad_list : " none");
 	op->updated = time(NULL);
 	store_write(&en->store, op, &e);

@@ -80,14 +80,20 @@ static void real_path(const struct apsim *sim, const char *syspath, const char *
 		 name ? name : "");
 }
 
+/* Sysfs shows a whole attribute or none: readers never see half a file. */
 static int write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
+	char tmp[PATH_MAX + 8];
+	FILE *f;
 
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fputs(text, f);
-	return fclose(f) ? -errno : 0;
+	if (fclose(f) || rename(tmp, path))
+		return -errno;
+	return 0;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The agent as a real child process under umockdev: after `plan` nobody
+ * types; the simulated officer loads and activates, and mkagent daemon
+ * re-enciphers and finalizes at the right moments, never at a wrong one.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+static char conf_fast[4096], conf_slow[4096], notify_log[4096], daemon_log[4096];
+static pid_t agent;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void start_agent(const char *conf)
+{
+	setenv("MKAGENT_CONFIG", conf, 1);
+	agent = fork();
+	if (agent == 0) {
+		int fd = open(daemon_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(build_path("agent/mkagent"), "mkagent", "-v", "debug", "daemon", NULL);
+		_exit(127);
+	}
+	sleep_ms(300); /* listening */
+}
+
+static void stop_agent(int sig)
+{
+	if (agent <= 0)
+		return;
+	kill(agent, sig);
+	waitpid(agent, NULL, 0);
+	agent = 0;
+	sleep_ms(100);
+}
+
+/* The state of @id in ops/ or history/, "" when neither. */
+static const char *op_state(const char *id)
+{
+	static char buf[64];
+	char path[4096], *text, *p;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 2 && !buf[0]; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s.ini", state, i ? "history" : "ops", id);
+		text = read_text(path);
+		if (text && (p = strstr(text, "\nstate = ")))
+			sscanf(p, "\nstate = %63[^\n]", buf);
+		free(text);
+	}
+	return buf;
+}
+
+static bool wait_state(const char *id, const char *want, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 50) {
+		if (streq(op_state(id), want))
+			return true;
+		sleep_ms(50);
+	}
+	diag("operation %s is '%s', not '%s'", id, op_state(id), want);
+	return false;
+}
+
+/* Whether the notify helper was run for @event (it runs right after the
+ * transition is written, so give it a moment). */
+static bool notified(const char *event, const char *id)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "%s %s\n", event, id);
+	for (int waited = 0; waited <= 3000; waited += 50) {
+		char *log = read_text(notify_log);
+		bool found = log && strstr(log, want);
+
+		free(log);
+		if (found)
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
+static char *plan_op(const char *apqns, const char *opt, const char *pattern, const char *only)
+{
+	struct run_result r;
+	char *id;
+
+	if (only)
+		mk(&r, "plan", "-a", apqns, opt, pattern, "--profiles", only, NULL);
+	else
+		mk(&r, "plan", "-a", apqns, opt, pattern, NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	if (!id)
+		bail_out("plan failed: %s", r.err);
+	run_result_free(&r);
+	return id;
+}
+
+static void full_cycle(const char *what, const struct apqn *set, size_t n, enum mk_type t,
+		       const char *opt, const char *apqns, const char *store)
+{
+	struct apsim_key k;
+	char hex[MKVP_STR_MAX], out[256], *id;
+
+	apsim_random_key(t, &k);
+	hex_of(t, &k, hex);
+	id = plan_op(apqns, opt, hex, NULL);
+	load_all(set, n - 1, t, &k);
+	sleep_ms(2500);
+	is_string(op_state(id), "planned", "%s: with one APQN still to load, the agent waits", what);
+	load_all(&set[n - 1], 1, t, &k);
+	ok(wait_state(id, "reenciphered", 10000), "%s: the load of the last APQN is found by polling; every consumer re-enciphers", what);
+	ok(notified("loaded", id) && notified("reenciphered", id), "%s: notified loaded and reenciphered", what);
+	activate_all(set, n - 1, t);
+	sleep_ms(2500);
+	is_string(op_state(id), "reenciphered", "%s: activated on all but one, the agent waits", what);
+	activate_all(&set[n - 1], 1, t);
+	ok(wait_state(id, "finalized", 10000), "%s: activated on the last: the agent finalizes", what);
+	ok(notified("finalized", id), "%s: notified finalized", what);
+	is_int(verify_store(store, set[0], out, sizeof(out)), 0, "%s: %s", what, out);
+	free(id);
+}
+
+static void online_by_uevent(void)
+{
+	struct apsim_key k;
+	char hex[MKVP_STR_MAX], out[256], *id;
+
+	start_agent(conf_slow);
+	apsim_random_key(MK_EP11, &k);
+	hex_of(MK_EP11, &k, hex);
+	apsim_set_online(sim, EP11[1], false);
+	id = plan_op("0a.0033,0c.0033", "-e", hex, NULL);
+	load_all(EP11, 2, MK_EP11, &k);
+	sleep_ms(1000);
+	is_string(op_state(id), "planned", "uevent: loaded but one APQN offline, the agent waits");
+	apsim_set_online(sim, EP11[1], true);
+	ok(wait_state(id, "reenciphered", 5000),
+	   "uevent: the last APQN coming online (ONLINE=1) starts re-enciphering at once, poll-interval 3600");
+	activate_all(EP11, 2, MK_EP11);
+	sleep_ms(1000);
+	is_string(op_state(id), "reenciphered", "uevent: no poll, no event: the activation is not seen yet");
+	apsim_bindings_complete(sim);
+	ok(wait_state(id, "finalized", 5000), "uevent: BINDINGS=complete re-reads the waiting APQNs: finalized");
+	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "uevent: %s", out);
+	stop_agent(SIGTERM);
+	free(id);
+}
+
+static void early_and_wrong(void)
+{
+	struct apsim_key k, wrong;
+	char hex[MKVP_STR_MAX], out[256], *id;
+
+	start_agent(conf_fast);
+	apsim_random_key(MK_CCA_AES, &k);
+	apsim_random_key(MK_CCA_AES, &wrong);
+	hex_of(MK_CCA_AES, &k, hex);
+	id = plan_op("08.0033,09.0033,0b.0033", "-A", hex, NULL);
+	load_all(CCA, 2, MK_CCA_AES, &k);
+	apsim_load(sim, CCA[2], MK_CCA_AES, &wrong);
+	sleep_ms(2500);
+	is_string(op_state(id), "planned", "wrong key: the operation stays planned");
+	ok(notified("unexpected-new-mkvp", id), "wrong key: notified unexpected-new-mkvp");
+	apsim_load(sim, CCA[2], MK_CCA_AES, &k);
+	activate_all(CCA, 1, MK_CCA_AES);
+	ok(wait_state(id, "error", 5000), "early activation: the operation goes to error");
+	for (int waited = 0; waited < 8000 && !strstr(reason_of(id), "recovered"); waited += 50)
+		sleep_ms(50);
+	is_string(reason_of(id), "activated-early, recovered: simkeys-cca, not recovered: none",
+		  "early activation: the recover phase ran for every consumer");
+	ok(notified("activated-early", id), "early activation: notified activated-early");
+	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0,
+	       "early activation: no key lost, recovered from OLD: %s", out);
+	activate_all(&CCA[1], 2, MK_CCA_AES);
+	{
+		struct run_result r;
+
+		mk(&r, "cancel", "-i", id, NULL);
+		run_result_free(&r);
+	}
+	stop_agent(SIGTERM);
+	free(id);
+}
+
+static void failing_helpers(void)
+{
+	char script[4096], hex[MKVP_STR_MAX], *id;
+	struct apsim_key k;
+
+	snprintf(script, sizeof(script), "%s/boom", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n");
+	write_profile("boom", "cca-apka", false, script, NULL);
+	snprintf(script, sizeof(script), "%s/hang", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] && exec sleep 600\nexit 0\n");
+	write_profile("hang", "cca-apka", false, script, "timeout = 1\n");
+	start_agent(conf_fast);
+	for (int i = 0; i < 2; i++) {
+		apsim_random_key(MK_CCA_APKA, &k);
+		hex_of(MK_CCA_APKA, &k, hex);
+		id = plan_op("0b.0033", "-p", hex, i ? "hang" : "boom");
+		apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
+		ok(wait_state(id, "error", 8000), "a helper that %s: error", i ? "hangs" : "fails");
+		is_string(reason_of(id), i ? "profile hang reencipher failed: timed out after 1 s" :
+					     "profile boom reencipher failed: the last word",
+			  "  with the reason");
+		ok(notified("error", id), "  and notified error");
+		{
+			struct run_result r;
+
+			mk(&r, "cancel", "-i", id, NULL);
+			run_result_free(&r);
+		}
+		apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
+		free(id);
+	}
+	stop_agent(SIGTERM);
+}
+
+static void killed_mid_phase(void)
+{
+	char script[4096], exec[4200], hex[MKVP_STR_MAX], out[256], *id;
+	struct apsim_key k;
+
+	snprintf(script, sizeof(script), "%s/slowkeys", tmp);
+	write_text(script, 0755, "#!/bin/sh\nsleep 1\nexec %s \"$@\"\n", simkeys);
+	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", script, ep11_store, apsim_hsm_dir(sim));
+	write_profile("slowkeys", "ep11", false, exec, NULL);
+	start_agent(conf_fast);
+	apsim_random_key(MK_EP11, &k);
+	hex_of(MK_EP11, &k, hex);
+	id = plan_op("0a.0033,0c.0033", "-e", hex, "slowkeys");
+	load_all(EP11, 2, MK_EP11, &k);
+	ok(wait_state(id, "reenciphering", 8000), "kill -9: the reencipher phase is running");
+	stop_agent(SIGKILL);
+	start_agent(conf_fast);
+	ok(wait_state(id, "reenciphered", 10000), "kill -9 during reencipher, restart: re-enciphered");
+	activate_all(EP11, 2, MK_EP11);
+	ok(wait_state(id, "finalizing", 8000), "kill -9: the finalize phase is running");
+	stop_agent(SIGKILL);
+	start_agent(conf_fast);
+	ok(wait_state(id, "finalized", 10000), "kill -9 during finalize, restart: finalized");
+	is_int(verify_store(ep11_store, EP11[1], out, sizeof(out)), 0, "kill -9: %s", out);
+	stop_agent(SIGTERM);
+	free(id);
+}
+
+/* The it_value of the daemon's timerfd, from /proc. */
+static bool timer_disarmed(pid_t pid)
+{
+	char dir[64], path[4200], link[256];
+	struct dirent *de;
+	bool disarmed = false, found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		ssize_t n;
+		char *info;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "timerfd"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
+		info = read_text(path);
+		found = true;
+		disarmed = info && strstr(info, "it_value: (0, 0)");
+		free(info);
+	}
+	if (d)
+		closedir(d);
+	return found && disarmed;
+}
+
+static void idle(void)
+{
+	struct apsim_key k;
+	char hex[MKVP_STR_MAX], *id;
+	int before, mine;
+
+	start_agent(conf_fast);
+	sleep_ms(500);
+	ok(timer_disarmed(agent), "idle: with no waiting operation the timerfd is disarmed");
+	before = apsim_mkvps_reads_total(sim);
+	sleep_ms(2500);
+	is_int(apsim_mkvps_reads_total(sim) - before, 0, "idle: and no mkvps is read");
+
+	apsim_random_key(MK_CCA_ASYM, &k);
+	hex_of(MK_CCA_ASYM, &k, hex);
+	id = plan_op("09.0033", "-S", hex, "simkeys-cca");
+	sleep_ms(300);
+	ok(!timer_disarmed(agent), "one waiting operation: the timer is armed");
+	before = apsim_mkvps_reads_total(sim);
+	mine = apsim_mkvps_reads(sim, CCA[1]);
+	sleep_ms(3500);
+	ok(apsim_mkvps_reads(sim, CCA[1]) - mine >= 2, "it polls its APQN (%d reads in 3.5 s at 1 s)",
+	   apsim_mkvps_reads(sim, CCA[1]) - mine);
+	is_int(apsim_mkvps_reads_total(sim) - before, apsim_mkvps_reads(sim, CCA[1]) - mine,
+	       "and reads no other queue");
+	{
+		struct run_result r;
+
+		mk(&r, "cancel", "-i", id, NULL);
+		run_result_free(&r);
+	}
+	sleep_ms(500);
+	ok(timer_disarmed(agent), "canceled: the timer is disarmed again");
+	stop_agent(SIGTERM);
+	free(id);
+}
+
+int main(int argc, char **argv)
+{
+	char helper[4096];
+
+	(void)argc;
+	fixture_setup(argv);
+	snprintf(notify_log, sizeof(notify_log), "%s/notify.log", tmp);
+	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", tmp);
+	snprintf(helper, sizeof(helper), "%s/notify", tmp);
+	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\n", notify_log);
+	snprintf(conf_fast, sizeof(conf_fast), "%s/fast.conf", tmp);
+	write_text(conf_fast, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n", tmp, helper);
+	snprintf(conf_slow, sizeof(conf_slow), "%s/slow.conf", tmp);
+	write_text(conf_slow, 0644, "[agent]\npoll-interval = 3600\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n", tmp, helper);
+
+	start_agent(conf_fast);
+	full_cycle("CCA", CCA, 3, MK_CCA_AES, "-A", "08.0033,09.0033,0b.0033", cca_store);
+	full_cycle("EP11", EP11, 2, MK_EP11, "-e", "0a.0033,0c.0033", ep11_store);
+	stop_agent(SIGTERM);
+	online_by_uevent();
+	early_and_wrong();
+	failing_helpers();
+	killed_mid_phase();
+	idle();
+	if (tap_exit_status())
+		diag("daemon log: %s", daemon_log);
+	apsim_free(sim);
+	return done_testing();
+}
