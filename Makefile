@@ -18,7 +18,7 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 INSTALL    ?= install
 
 # Debian bookworm packages for the build and the tests.
-DEB_PKGS := gcc make pkg-config perl libudev-dev libkmod-dev libssl-dev \
+DEB_PKGS := gcc make pkg-config perl systemd libudev-dev libkmod-dev libssl-dev \
 	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev
 
 PKGS      := libudev libkmod openssl libnl-3.0 inih json-c

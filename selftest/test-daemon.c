@@ -201,6 +201,30 @@ static void early_and_wrong(void)
 	free(id);
 }
 
+static void missing_midway(void)
+{
+	struct apsim_key k;
+	char hex[MKVP_STR_MAX], out[256], *id;
+
+	start_agent(conf_fast);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	id = plan_op("08.0033,09.0033,0b.0033", "-p", hex, "simkeys-cca");
+	apsim_remove_queue(sim, CCA[2]);
+	load_all(CCA, 2, MK_CCA_APKA, &k);
+	ok(notified("apqn-missing", id), "an APQN goes missing: notified apqn-missing");
+	sleep_ms(1500);
+	is_string(op_state(id), "planned", "  and the operation waits for it");
+	apsim_add_queue(sim, CCA[2]);
+	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
+	ok(wait_state(id, "reenciphered", 8000), "  it is back with the key loaded: re-enciphered");
+	activate_all(CCA, 3, MK_CCA_APKA);
+	ok(wait_state(id, "finalized", 8000), "  activated everywhere: finalized");
+	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0, "  no key lost: %s", out);
+	stop_agent(SIGTERM);
+	free(id);
+}
+
 static void failing_helpers(void)
 {
 	char script[4096], hex[MKVP_STR_MAX], *id;
@@ -353,6 +377,7 @@ int main(int argc, char **argv)
 	stop_agent(SIGTERM);
 	online_by_uevent();
 	early_and_wrong();
+	missing_midway();
 	failing_helpers();
 	killed_mid_phase();
 	idle();
