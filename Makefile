@@ -87,7 +87,7 @@ check: need-deps
 	prove -f $(TESTS)
 
 demo: need-deps
-	@$(MAKE) --no-print-directory agent/mkagent selftest/demo
+	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
 	@./selftest/demo
 
 install: agent/mkagent

@@ -8,6 +8,7 @@
  * the loop is never blocked by a helper.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libudev.h>
 #include <openssl/rand.h>
@@ -124,7 +125,11 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(128 + SIGTERM);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
+		/* what a step says to a person; the log has it all */
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		if (null >= 0)
+			dup2(null, STDOUT_FILENO);
 		ag->en.tty = false;
 		_exit(op_step("agent", &ag->en, t->id, ph));
 	}

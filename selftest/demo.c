@@ -1,105 +1,202 @@
 // SPDX-License-Identifier: MIT
 /*
- * demo.c - `make demo`: a master key change on the simulated AP bus,
- * narrated. The security officer's TKE actions are played by apsim; what
- * the administrator sees is what `mkagent status` shows.
+ * demo.c - `make demo`: a whole master key change on the simulated AP bus,
+ * narrated. The administrator plans once; the security officer (apsim
+ * playing the TKE) loads and activates the new keys; mkagent daemon, a
+ * real process under umockdev, re-enciphers and finalizes by itself.
+ * simkeys is the consumer; at the end every key is unwrapped under the
+ * new master key and compared with its clear value.
  */
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <time.h>
 
-#include "apsim.h"
-#include "run.h"
+#include "fixture.h"
+#include "../agent/macro.h"
 
-static struct apsim *sim;
-static int calls;
+static char log_path[4096];
+static long log_pos;
+static pid_t agent;
 
-static void say(const char *who, const char *what)
+static void stamp(const char *who)
 {
 	struct timespec ts;
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	printf("\n[%02d:%02d:%02d.%03ld] %-14s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-	       ts.tv_nsec / 1000000, who, what);
+	printf("[%02d:%02d:%02d.%03ld] %-14s ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	       ts.tv_nsec / 1000000, who);
 }
 
-static int show(const char *apqns)
+static void say(const char *who, const char *what)
 {
-	struct run_result r;
-	int rc;
+	stamp(who);
+	printf("%s\n", what);
+}
 
-	calls++;
-	printf("  $ mkagent status -a %s\n", apqns);
-	run_mkagent(&r, "status", "-a", apqns, NULL);
-	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n"))
-		printf("    %s\n", line);
-	fputs(r.err, stdout);
-	rc = r.status;
+/* What the agent saw and did since last time: its decisions and steps. */
+static void follow(void)
+{
+	FILE *f = fopen(log_path, "r");
+	char line[1024];
+
+	if (!f)
+		return;
+	fseek(f, log_pos, SEEK_SET);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strchr(line, '\n'))
+			break;
+		log_pos = ftell(f);
+		if (strstr(line, "debug:") || strstr(line, "worker") || strstr(line, "running ") ||
+		    strstr(line, "watching"))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		stamp("agent");
+		printf("%s\n", strncmp(line, "mkagent: ", 9) == 0 ? line + 9 : line);
+	}
+	fclose(f);
+}
+
+static const char *op_state(const char *id)
+{
+	static char buf[64];
+	char path[4096], *text, *p;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 2 && !buf[0]; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s.ini", state, i ? "history" : "ops", id);
+		text = read_text(path);
+		if (text && (p = strstr(text, "\nstate = ")))
+			sscanf(p, "\nstate = %63[^\n]", buf);
+		free(text);
+	}
+	return buf;
+}
+
+static bool await(const char *id, const char *want)
+{
+	for (int i = 0; i < 300; i++) {
+		struct timespec ts = { 0, 50000000 };
+
+		follow();
+		if (streq(op_state(id), want)) {
+			follow();
+			return true;
+		}
+		nanosleep(&ts, NULL);
+	}
+	printf("  (the operation is %s, not %s)\n", op_state(id), want);
+	return false;
+}
+
+static void pause_ms(int ms)
+{
+	for (int i = 0; i < ms / 50; i++) {
+		struct timespec ts = { 0, 50000000 };
+
+		follow();
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int change(const char *what, const struct apqn *set, size_t n, enum mk_type t, const char *opt,
+		  const char *apqns, const char *store)
+{
+	struct apsim_key k;
+	struct run_result r;
+	char hex[MKVP_STR_MAX], msg[512], out[256], *id;
+
+	printf("\n== %s master key change on %s ==\n", what, apqns);
+	apsim_random_key(t, &k);
+	hex_of(t, &k, hex);
+	stamp("administrator");
+	printf("$ mkagent plan -a %s %s %s\n", apqns, opt, hex);
+	run_mkagent(&r, "plan", "-a", apqns, opt, hex, NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	for (char *l = strtok(r.out, "\n"); l; l = strtok(NULL, "\n"))
+		printf("%30s%s\n", "", l);
 	run_result_free(&r);
-	return rc;
+	if (!id)
+		return 1;
+	pause_ms(1200);
+	for (size_t i = 0; i < n; i++) {
+		char name[APQN_STR_MAX];
+
+		snprintf(msg, sizeof(msg), "loads the new %s key (pattern %s) into NEW of %s", what, hex,
+			 apqn_format(set[i], name));
+		say("officer (TKE)", msg);
+		apsim_load(sim, set[i], t, &k);
+		if (i + 1 < n)
+			pause_ms(1500);
+	}
+	if (!await(id, "reenciphered"))
+		return 1;
+	verify_store(store, set[0], out, sizeof(out));
+	snprintf(msg, sizeof(msg), "simkeys: %s", out);
+	say("consumer", msg);
+	pause_ms(1000);
+	for (size_t i = 0; i < n; i++) {
+		char name[APQN_STR_MAX];
+
+		snprintf(msg, sizeof(msg), "activates the new key on %s", apqn_format(set[i], name));
+		say("officer (TKE)", msg);
+		apsim_activate(sim, set[i], t);
+		if (i + 1 < n)
+			pause_ms(1500);
+	}
+	if (!await(id, "finalized"))
+		return 1;
+	if (verify_store(store, set[n - 1], out, sizeof(out)) != 0)
+		return 1;
+	snprintf(msg, sizeof(msg), "simkeys: %s", out);
+	say("consumer", msg);
+	free(id);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct apqn cca[] = { { 0x08, 0x33 }, { 0x09, 0x33 } };
-	static const struct apqn ep11[] = { { 0x0a, 0x33 }, { 0x0b, 0x33 } };
-	struct apsim_key aes, wk;
+	char conf[4096];
 	int rc = 0;
 
 	(void)argc;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sim = apsim_new(argv);
-	if (!sim)
-		return 1;
-	say("simulator", "AP bus with two CCA (CEX7C) and two EP11 (CEX8P) APQNs in domain 0x33");
-	apsim_add_card(sim, 0x08, "CEX7C");
-	apsim_add_card(sim, 0x09, "CEX7C");
-	apsim_add_card(sim, 0x0a, "CEX8P");
-	apsim_add_card(sim, 0x0b, "CEX8P");
-	for (int i = 0; i < 2; i++) {
-		apsim_add_queue(sim, cca[i]);
-		apsim_add_queue(sim, ep11[i]);
+	fixture_setup(argv);
+	printf("mkagent demo: a simulated AP bus (umockdev + apsim) with three CCA (CEX7C) and\n"
+	       "two EP11 (CEX8P) APQNs in domain 0x33, a consumer (simkeys) holding 100 secure\n"
+	       "keys on each set, and mkagent daemon watching. After 'plan' nobody types.\n\n");
+	snprintf(conf, sizeof(conf), "%s/demo.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	snprintf(log_path, sizeof(log_path), "%s/agent.log", tmp);
+	agent = fork();
+	if (agent == 0) {
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(build_path("agent/mkagent"), "mkagent", "daemon", NULL);
+		_exit(127);
 	}
-	/* A set of APQNs shares one master key: give them the same CUR. */
-	apsim_random_key(MK_CCA_AES, &aes);
-	apsim_random_key(MK_EP11, &wk);
-	for (int i = 0; i < 2; i++) {
-		apsim_load(sim, cca[i], MK_CCA_AES, &aes);
-		apsim_activate(sim, cca[i], MK_CCA_AES);
-		apsim_load(sim, ep11[i], MK_EP11, &wk);
-		apsim_activate(sim, ep11[i], MK_EP11);
-	}
-	rc |= show("08.0033,09.0033,0a.0033,0b.0033");
-
-	say("officer (TKE)", "loads a new AES master key into the NEW register of 08.0033 and 09.0033");
-	apsim_random_key(MK_CCA_AES, &aes);
-	for (int i = 0; i < 2; i++)
-		apsim_load_part(sim, cca[i], MK_CCA_AES, &aes);
-	rc |= show("08.0033,09.0033");
-	for (int i = 0; i < 2; i++)
-		apsim_commit(sim, cca[i], MK_CCA_AES);
-	say("officer (TKE)", "completes the load: NEW is full; consumers may now re-encipher");
-	rc |= show("08.0033,09.0033");
-
-	say("officer (TKE)", "loads and commits a new EP11 wrapping key on 0a.0033 and 0b.0033");
-	apsim_random_key(MK_EP11, &wk);
-	for (int i = 0; i < 2; i++)
-		apsim_load(sim, ep11[i], MK_EP11, &wk);
-	rc |= show("0a.0033,0b.0033");
-
-	say("officer (TKE)", "activates both keys: OLD <- CUR <- NEW (EP11 keeps no OLD)");
-	for (int i = 0; i < 2; i++) {
-		apsim_activate(sim, cca[i], MK_CCA_AES);
-		apsim_activate(sim, ep11[i], MK_EP11);
-	}
-	rc |= show("08.0033,09.0033,0a.0033,0b.0033");
-
-	say("simulator", "done. mkagent status read mkvps only of the queues asked for:");
-	printf("    %d reads of mkvps in all, over %d status calls\n", apsim_mkvps_reads_total(sim),
-	       calls);
-	printf("\nThe agent that re-enciphers and finalizes by itself between these steps\n"
-	       "comes with 'mkagent daemon'; this demo shows the simulated AP bus it watches.\n");
+	say("system", "mkagent daemon started (poll-interval 1 s for the demo; 30 s by default)");
+	pause_ms(500);
+	rc |= change("CCA AES", CCA, 3, MK_CCA_AES, "-A", "08.0033,09.0033,0b.0033", cca_store);
+	rc |= change("EP11", EP11, 2, MK_EP11, "-e", "0a.0033,0c.0033", ep11_store);
+	kill(agent, SIGTERM);
+	waitpid(agent, NULL, 0);
+	follow();
+	printf("\n%s\n", rc ? "The demo FAILED." :
+			      "Done: every key of every consumer verified under the new master keys.");
 	apsim_free(sim);
+	{
+		char cmd[4200];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+		if (system(cmd) != 0)
+			rc = 1;
+	}
 	return rc;
 }

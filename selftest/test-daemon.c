@@ -352,6 +352,14 @@ static void idle(void)
 	}
 	sleep_ms(500);
 	ok(timer_disarmed(agent), "canceled: the timer is disarmed again");
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	{
+		char *log = read_text(daemon_log);
+
+		ok(log && strstr(log, "configuration and profiles reloaded"), "SIGHUP reloads the configuration and profiles");
+		free(log);
+	}
 	stop_agent(SIGTERM);
 	free(id);
 }
