@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <ini.h>
-#include <stdarg.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -20,20 +19,8 @@ void config_defaults(struct config *c)
 
 struct cfg_ctx {
 	struct config *c;
-	char err[ERRMSG_MAX];
+	struct errmsg why;
 };
-
-static int bad(struct cfg_ctx *x, const char *fmt, ...) _printf_(2, 3);
-
-static int bad(struct cfg_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->err, sizeof(x->err), fmt, ap);
-	va_end(ap);
-	return 0;
-}
 
 static int yes_no(struct cfg_ctx *x, const char *name, const char *value, bool *out)
 {
@@ -41,14 +28,14 @@ static int yes_no(struct cfg_ctx *x, const char *name, const char *value, bool *
 		*out = streq(value, "yes");
 		return 1;
 	}
-	return bad(x, "%s must be yes or no, not '%s'", name, value);
+	return ini_error(&x->why, "%s must be yes or no, not '%s'", name, value);
 }
 
 static int helper_path(struct cfg_ctx *x, const char *name, const char *value, char *out,
 		       size_t size)
 {
 	if (*value && value[0] != '/')
-		return bad(x, "%s must be an absolute path, not '%s'", name, value);
+		return ini_error(&x->why, "%s must be an absolute path, not '%s'", name, value);
 	snprintf(out, size, "%s", value);
 	return 1;
 }
@@ -59,20 +46,11 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct config *c = x->c;
 
 	if (streq(section, "agent")) {
-		if (streq(name, "poll-interval")) {
-			char *end;
-			long v;
-
-			errno = 0;
-			v = strtol(value, &end, 10);
-			if (errno || end == value || *end || v < 1 || v > 86400)
-				return bad(x, "poll-interval must be 1 to 86400 seconds, not '%s'", value);
-			c->poll_interval = (int)v;
-			return 1;
-		}
+		if (streq(name, "poll-interval"))
+			return ini_seconds(&x->why, name, value, &c->poll_interval);
 		if (streq(name, "event-source")) {
 			if (!streq(value, "udev") && !streq(value, "kernel"))
-				return bad(x, "event-source must be udev or kernel, not '%s'", value);
+				return ini_error(&x->why, "event-source must be udev or kernel, not '%s'", value);
 			c->event_source = streq(value, "udev") ? EVENT_SOURCE_UDEV : EVENT_SOURCE_KERNEL;
 			return 1;
 		}
@@ -91,9 +69,9 @@ static int handler(void *user, const char *section, const char *name, const char
 				   sizeof(c->query_helper));
 	} else if (!streq(section, "agent") && !streq(section, "pin") && !streq(section, "notify") &&
 		   !streq(section, "registers")) {
-		return bad(x, "unknown section [%s]", section);
+		return ini_error(&x->why, "unknown section [%s]", section);
 	}
-	return bad(x, "unknown key '%s' in [%s]", name, section);
+	return ini_error(&x->why, "unknown key '%s' in [%s]", name, section);
 }
 
 int config_parse(struct config *c, const char *path, const char *text, struct errmsg *e)
@@ -108,7 +86,7 @@ int config_parse(struct config *c, const char *path, const char *text, struct er
 	rc = ini_parse_string(text, handler, &x);
 	if (rc != 0)
 		return errmsg_set(e, -EINVAL, "%s: line %d: %s", path, rc,
-				  x.err[0] ? x.err : "not a key = value line");
+				  x.why.text[0] ? x.why.text : "not a key = value line");
 	*c = tmp;
 	return 0;
 }

@@ -1,11 +1,23 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
 #include "macro.h"
 #include "op.h"
+
+int check_root_owned(const struct stat *st, const char *what, struct errmsg *e)
+{
+	if (geteuid() != 0)
+		return 0;
+	if (st->st_uid != 0)
+		return errmsg_set(e, -EPERM, "%s is not owned by root", what);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return errmsg_set(e, -EPERM, "%s is writable by group or others", what);
+	return 0;
+}
 
 int file_check_owner(int fd, const char *path, bool dir, struct errmsg *e)
 {
@@ -15,12 +27,16 @@ int file_check_owner(int fd, const char *path, bool dir, struct errmsg *e)
 		return errmsg_set(e, -errno, "%s: %s", path, strerror(errno));
 	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
 		return errmsg_set(e, -EINVAL, "%s is not a %s", path, dir ? "directory" : "regular file");
-	if (geteuid() != 0)
-		return 0;
-	if (st.st_uid != 0)
-		return errmsg_set(e, -EPERM, "%s is not owned by root", path);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return errmsg_set(e, -EPERM, "%s is writable by group or others", path);
+	return check_root_owned(&st, path, e);
+}
+
+int ini_error(struct errmsg *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why->text, sizeof(why->text), fmt, ap);
+	va_end(ap);
 	return 0;
 }
 
@@ -87,4 +103,17 @@ int ini_check_lines(const char *text, size_t len, bool strict, struct errmsg *e)
 	if (strict && text[len - 1] != '\n')
 		return errmsg_set(e, -EINVAL, "line %zu: no final newline (truncated?)", lineno);
 	return 0;
+}
+
+int ini_seconds(struct errmsg *why, const char *name, const char *value, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < 1 || v > 86400)
+		return ini_error(why, "%s must be 1 to 86400 seconds, not '%s'", name, value);
+	*out = (int)v;
+	return 1;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "errmsg.h"
 
@@ -25,3 +26,11 @@ int read_config_file(const char *path, char **text, struct errmsg *e);
  * files (those mkagent writes) must also be non-empty and end in a newline.
  */
 int ini_check_lines(const char *text, size_t len, bool strict, struct errmsg *e);
+/* For libinih handlers: keep why this line is wrong, and return 0 so that
+ * ini_parse_string() stops there and gives its number. */
+int ini_error(struct errmsg *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A number of seconds from 1 to a day for the INI key @name. */
+int ini_seconds(struct errmsg *why, const char *name, const char *value, int *out);
+/* As root, what mkagent runs or reads must be root's and not writable by
+ * group or others; @what names it in the message ("helper /x"). */
+int check_root_owned(const struct stat *st, const char *what, struct errmsg *e);

@@ -177,20 +177,8 @@ struct parse_ctx {
 	struct op *op;
 	bool seen[SEEN_COUNT];
 	bool seen_new[MK_TYPE_COUNT], seen_old[MK_TYPE_COUNT];
-	char err[ERRMSG_MAX];
+	struct errmsg why;
 };
-
-static int fail(struct parse_ctx *c, const char *fmt, ...) _printf_(2, 3);
-
-static int fail(struct parse_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	return 0; /* inih: stop with this line's number */
-}
 
 static int operation_key(struct parse_ctx *c, const char *name, const char *value)
 {
@@ -198,35 +186,35 @@ static int operation_key(struct parse_ctx *c, const char *name, const char *valu
 	int k = index_of(op_keys, SEEN_COUNT, name), v;
 
 	if (k < 0)
-		return fail(c, "unknown key '%s' in [operation]", name);
+		return ini_error(&c->why, "unknown key '%s' in [operation]", name);
 	if (c->seen[k])
-		return fail(c, "'%s' is given twice", name);
+		return ini_error(&c->why, "'%s' is given twice", name);
 	c->seen[k] = true;
 	switch (k) {
 	case SEEN_ID:
 		if (!op_id_valid(value))
-			return fail(c, "'%s' is not an operation ID (6 letters or digits)", value);
+			return ini_error(&c->why, "'%s' is not an operation ID (6 letters or digits)", value);
 		snprintf(op->id, sizeof(op->id), "%s", value);
 		return 1;
 	case SEEN_STATE:
 		v = op_state_from_name(value);
 		if (v < 0)
-			return fail(c, "unknown state '%s'", value);
+			return ini_error(&c->why, "unknown state '%s'", value);
 		op->state = v;
 		return 1;
 	case SEEN_CREATED:
 	case SEEN_UPDATED:
 		if (iso8601_parse(value, k == SEEN_CREATED ? &op->created : &op->updated) < 0)
-			return fail(c, "'%s' is not an ISO-8601 UTC time", value);
+			return ini_error(&c->why, "'%s' is not an ISO-8601 UTC time", value);
 		return 1;
 	case SEEN_AUTO:
 		if (!streq(value, "yes") && !streq(value, "no"))
-			return fail(c, "auto-finalize must be yes or no, not '%s'", value);
+			return ini_error(&c->why, "auto-finalize must be yes or no, not '%s'", value);
 		op->auto_finalize = streq(value, "yes");
 		return 1;
 	default:
 		if (strlen(value) > OP_REASON_MAX)
-			return fail(c, "the reason is longer than %d characters", OP_REASON_MAX);
+			return ini_error(&c->why, "the reason is longer than %d characters", OP_REASON_MAX);
 		snprintf(op->reason, sizeof(op->reason), "%s", value);
 		return 1;
 	}
@@ -240,13 +228,13 @@ static int mkvp_key(struct parse_ctx *c, bool new, const char *name, const char 
 	struct mkvp *p;
 
 	if (t < 0)
-		return fail(c, "unknown MK type '%s'", name);
+		return ini_error(&c->why, "unknown MK type '%s'", name);
 	if (seen[t])
-		return fail(c, "'%s' is given twice", name);
+		return ini_error(&c->why, "'%s' is given twice", name);
 	seen[t] = true;
 	p = new ? &c->op->new_mkvp[t] : &c->op->old_mkvp[t];
 	if (mkvp_parse_cli(t, value, p, &pe) < 0)
-		return fail(c, "%s", pe.text);
+		return ini_error(&c->why, "%s", pe.text);
 	(new ? c->op->has_new : c->op->has_old)[t] = true;
 	return 1;
 }
@@ -258,11 +246,11 @@ static int profile_key(struct parse_ctx *c, const char *profile, const char *nam
 	int ph = phase_from_name(name), st = index_of(status_names, ARRAY_SIZE(status_names), value);
 
 	if (ph < 0)
-		return fail(c, "unknown phase '%s' in [profile %s]", name, profile);
+		return ini_error(&c->why, "unknown phase '%s' in [profile %s]", name, profile);
 	if (st <= PS_NONE)
-		return fail(c, "unknown phase state '%s'", value);
+		return ini_error(&c->why, "unknown phase state '%s'", value);
 	if (p->phase[ph] != PS_NONE)
-		return fail(c, "'%s' is given twice", name);
+		return ini_error(&c->why, "'%s' is given twice", name);
 	p->phase[ph] = st;
 	return 1;
 }
@@ -278,12 +266,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		return operation_key(c, name, value);
 	if (streq(section, "apqns")) {
 		if (!streq(name, "apqn"))
-			return fail(c, "unknown key '%s' in [apqns]", name);
+			return ini_error(&c->why, "unknown key '%s' in [apqns]", name);
 		if (apqn_parse(value, &a, &pe) < 0)
-			return fail(c, "%s", pe.text);
+			return ini_error(&c->why, "%s", pe.text);
 		if (apqn_list_contains(&c->op->apqns, a))
-			return fail(c, "APQN %s is listed twice", apqn_format(a, buf));
-		return apqn_list_add(&c->op->apqns, a) < 0 ? fail(c, "out of memory") : 1;
+			return ini_error(&c->why, "APQN %s is listed twice", apqn_format(a, buf));
+		return apqn_list_add(&c->op->apqns, a) < 0 ? ini_error(&c->why, "out of memory") : 1;
 	}
 	if (streq(section, "new-mkvps") || streq(section, "old-mkvps"))
 		return mkvp_key(c, section[0] == 'n', name, value);
@@ -291,12 +279,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		const char *pname = section + 8;
 
 		if (!profile_name_valid(pname))
-			return fail(c, "'%s' is not a profile name", pname);
+			return ini_error(&c->why, "'%s' is not a profile name", pname);
 		if (!op_find_profile(c->op, pname) && op_add_profile(c->op, pname, NULL) < 0)
-			return fail(c, "out of memory");
+			return ini_error(&c->why, "out of memory");
 		return profile_key(c, pname, name, value);
 	}
-	return fail(c, "unknown section [%s]", section);
+	return ini_error(&c->why, "unknown section [%s]", section);
 }
 
 int op_parse(const char *text, size_t len, struct op *out, struct errmsg *e)
@@ -319,7 +307,7 @@ int op_parse(const char *text, size_t len, struct op *out, struct errmsg *e)
 	if (rc != 0) {
 		op_free(&op);
 		return errmsg_set(e, -EINVAL, "line %d: %s", rc,
-				  c.err[0] ? c.err : "not a key = value line");
+				  c.why.text[0] ? c.why.text : "not a key = value line");
 	}
 	for (int k = 0; k < SEEN_COUNT; k++) {
 		if (!c.seen[k]) {

@@ -114,6 +114,39 @@ static int read_view(const char *cmd, struct engine *en, const struct op *op, st
 	return -1;
 }
 
+/*
+ * Enter @during (unless there already), run @ph of every profile, and on
+ * success move on to @after. Returns the exit status.
+ */
+static int run_step(const char *cmd, struct engine *en, struct op *op, enum phase ph,
+		    enum op_state during, enum op_state after, const char *doing)
+{
+	struct errmsg e;
+
+	if (op->state != during && engine_transition(en, op, during, NULL, &e) < 0) {
+		say_error("%s: %s", cmd, e.text);
+		return EXIT_REFUSED;
+	}
+	printf("%s, please wait...\n", doing);
+	fflush(stdout);
+	switch (engine_run_phase(en, op, ph, NULL, &e)) {
+	case PHASE_RETRY:
+		say_error("%s: operation %s stays %s: %s; run it again later", cmd, op->id,
+			  op_state_name(during), e.text);
+		return EXIT_REFUSED;
+	case PHASE_FAILED:
+		say_error("%s: operation %s: %s", cmd, op->id, e.text);
+		return EXIT_REFUSED;
+	case PHASE_ALL_DONE:
+		break;
+	}
+	if (engine_transition(en, op, after, NULL, &e) < 0) {
+		say_error("%s: %s", cmd, e.text);
+		return EXIT_REFUSED;
+	}
+	return EXIT_OK;
+}
+
 /* ---- the steps ---- */
 
 static int step_reencipher(const char *cmd, struct engine *en, struct op *op)
@@ -140,28 +173,10 @@ static int step_reencipher(const char *cmd, struct engine *en, struct op *op)
 		say_error("%s: operation %s: %s", cmd, op->id, e.text);
 		return EXIT_REFUSED;
 	}
-	if (op->state != OP_REENCIPHERING &&
-	    engine_transition(en, op, OP_REENCIPHERING, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
-	printf("Re-enciphering, please wait...\n");
-	fflush(stdout);
-	switch (engine_run_phase(en, op, PHASE_REENCIPHER, NULL, &e)) {
-	case PHASE_RETRY:
-		say_error("%s: operation %s stays reenciphering: %s; run it again later", cmd,
-			  op->id, e.text);
-		return EXIT_REFUSED;
-	case PHASE_FAILED:
-		say_error("%s: operation %s: %s", cmd, op->id, e.text);
-		return EXIT_REFUSED;
-	case PHASE_ALL_DONE:
-		break;
-	}
-	if (engine_transition(en, op, OP_REENCIPHERED, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
+	rc = run_step(cmd, en, op, PHASE_REENCIPHER, OP_REENCIPHERING, OP_REENCIPHERED,
+		      "Re-enciphering");
+	if (rc != EXIT_OK)
+		return rc;
 	printf("Completed. Every consumer is re-enciphered; the new master keys can now be activated.\n");
 	printf(op->auto_finalize ?
 		       "The agent finalizes operation '%s' once they are active (or run 'mkagent finalize -i %s').\n" :
@@ -189,27 +204,9 @@ static int step_finalize(const char *cmd, struct engine *en, struct op *op)
 		say_error("%s: operation %s: %s", cmd, op->id, e.text);
 		return EXIT_REFUSED;
 	}
-	if (op->state != OP_FINALIZING && engine_transition(en, op, OP_FINALIZING, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
-	printf("Finalizing, please wait...\n");
-	fflush(stdout);
-	switch (engine_run_phase(en, op, PHASE_FINALIZE, NULL, &e)) {
-	case PHASE_RETRY:
-		say_error("%s: operation %s stays finalizing: %s; run it again later", cmd, op->id,
-			  e.text);
-		return EXIT_REFUSED;
-	case PHASE_FAILED:
-		say_error("%s: operation %s: %s", cmd, op->id, e.text);
-		return EXIT_REFUSED;
-	case PHASE_ALL_DONE:
-		break;
-	}
-	if (engine_transition(en, op, OP_FINALIZED, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
+	rc = run_step(cmd, en, op, PHASE_FINALIZE, OP_FINALIZING, OP_FINALIZED, "Finalizing");
+	if (rc != EXIT_OK)
+		return rc;
 	printf("Master key change operation '%s' successfully finalized.\n", op->id);
 	return EXIT_OK;
 }
@@ -257,27 +254,9 @@ static int step_cancel(const char *cmd, struct engine *en, struct op *op)
 		return EXIT_REFUSED;
 	}
 	skip_untouched_cancels(op);
-	if (op->state != OP_CANCELING && engine_transition(en, op, OP_CANCELING, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
-	printf("Canceling, please wait...\n");
-	fflush(stdout);
-	switch (engine_run_phase(en, op, PHASE_CANCEL, NULL, &e)) {
-	case PHASE_RETRY:
-		say_error("%s: operation %s stays canceling: %s; run it again later", cmd, op->id,
-			  e.text);
-		return EXIT_REFUSED;
-	case PHASE_FAILED:
-		say_error("%s: operation %s: %s", cmd, op->id, e.text);
-		return EXIT_REFUSED;
-	case PHASE_ALL_DONE:
-		break;
-	}
-	if (engine_transition(en, op, OP_CANCELED, NULL, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
-	}
+	rc = run_step(cmd, en, op, PHASE_CANCEL, OP_CANCELING, OP_CANCELED, "Canceling");
+	if (rc != EXIT_OK)
+		return rc;
 	printf("Master key change operation '%s' successfully canceled.\n", op->id);
 	return EXIT_OK;
 }

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
-#include <stdarg.h>
 
 #include "fileio.h"
 #include "macro.h"
@@ -11,20 +10,8 @@
 struct prof_ctx {
 	struct profile *p;
 	bool seen_types, seen_section;
-	char err[ERRMSG_MAX];
+	struct errmsg why;
 };
-
-static int bad(struct prof_ctx *x, const char *fmt, ...) _printf_(2, 3);
-
-static int bad(struct prof_ctx *x, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(x->err, sizeof(x->err), fmt, ap);
-	va_end(ap);
-	return 0;
-}
 
 static int parse_types(struct prof_ctx *x, const char *value)
 {
@@ -35,7 +22,7 @@ static int parse_types(struct prof_ctx *x, const char *value)
 		int t = mk_type_from_name(w);
 
 		if (t < 0)
-			return bad(x, "unknown MK type '%s' in mk-types", w);
+			return ini_error(&x->why, "unknown MK type '%s' in mk-types", w);
 		x->p->types[t] = true;
 	}
 	x->seen_types = true;
@@ -55,11 +42,11 @@ static int profile_key(struct prof_ctx *x, const char *name, const char *value)
 		return parse_types(x, value);
 	if (streq(name, "pin")) {
 		if (!streq(value, "yes") && !streq(value, "no"))
-			return bad(x, "pin must be yes or no, not '%s'", value);
+			return ini_error(&x->why, "pin must be yes or no, not '%s'", value);
 		p->pin = streq(value, "yes");
 		return 1;
 	}
-	return bad(x, "unknown key '%s' in [profile]", name);
+	return ini_error(&x->why, "unknown key '%s' in [profile]", name);
 }
 
 static int phase_key(struct prof_ctx *x, enum phase ph, const char *name, const char *value)
@@ -68,23 +55,14 @@ static int phase_key(struct prof_ctx *x, enum phase ph, const char *name, const 
 
 	if (streq(name, "exec")) {
 		if (value[0] != '/')
-			return bad(x, "exec must start with an absolute path, not '%s'", value);
+			return ini_error(&x->why, "exec must start with an absolute path, not '%s'", value);
 		snprintf(p->phase[ph].exec, sizeof(p->phase[ph].exec), "%s", value);
 		p->phase[ph].present = true;
 		return 1;
 	}
-	if (streq(name, "timeout")) {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno || end == value || *end || v < 1 || v > 86400)
-			return bad(x, "timeout must be 1 to 86400 seconds, not '%s'", value);
-		p->phase[ph].timeout = (int)v;
-		return 1;
-	}
-	return bad(x, "unknown key '%s' in [%s]", name, phase_name(ph));
+	if (streq(name, "timeout"))
+		return ini_seconds(&x->why, name, value, &p->phase[ph].timeout);
+	return ini_error(&x->why, "unknown key '%s' in [%s]", name, phase_name(ph));
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)
@@ -96,7 +74,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		return profile_key(x, name, value);
 	ph = phase_from_name(section);
 	if (ph < 0)
-		return bad(x, "unknown section [%s]", section);
+		return ini_error(&x->why, "unknown section [%s]", section);
 	return phase_key(x, ph, name, value);
 }
 
@@ -119,7 +97,7 @@ int profile_parse(struct profile *p, const char *name, const char *path, const c
 	rc = ini_parse_string(text, handler, &x);
 	if (rc != 0)
 		return errmsg_set(e, -EINVAL, "%s: line %d: %s", path, rc,
-				  x.err[0] ? x.err : "not a key = value line");
+				  x.why.text[0] ? x.why.text : "not a key = value line");
 	if (!x.seen_section || !x.seen_types)
 		return errmsg_set(e, -EINVAL, "%s: no mk-types in [profile]", path);
 	for (int ph = 0; ph < PHASE_COUNT; ph++)

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fileio.h"
 #include "macro.h"
 #include "runner.h"
 
@@ -73,6 +74,7 @@ void argv_free(char **argv)
 
 int runner_check_exec(const char *path, struct errmsg *e)
 {
+	char what[4200];
 	struct stat st;
 
 	if (path[0] != '/')
@@ -81,13 +83,8 @@ int runner_check_exec(const char *path, struct errmsg *e)
 		return errmsg_set(e, -errno, "helper %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
 		return errmsg_set(e, -EACCES, "helper %s is not an executable file", path);
-	if (geteuid() != 0)
-		return 0;
-	if (st.st_uid != 0)
-		return errmsg_set(e, -EPERM, "helper %s is not owned by root", path);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return errmsg_set(e, -EPERM, "helper %s is writable by group or others", path);
-	return 0;
+	snprintf(what, sizeof(what), "helper %s", path);
+	return check_root_owned(&st, what, e);
 }
 
 static void child(const struct run_spec *s, int out, int err, int pin)

@@ -60,38 +60,6 @@ static void follow(void)
 	fclose(f);
 }
 
-static const char *op_state(const char *id)
-{
-	static char buf[64];
-	char path[4096], *text, *p;
-
-	buf[0] = '\0';
-	for (int i = 0; i < 2 && !buf[0]; i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s.ini", state, i ? "history" : "ops", id);
-		text = read_text(path);
-		if (text && (p = strstr(text, "\nstate = ")))
-			sscanf(p, "\nstate = %63[^\n]", buf);
-		free(text);
-	}
-	return buf;
-}
-
-static bool await(const char *id, const char *want)
-{
-	for (int i = 0; i < 300; i++) {
-		struct timespec ts = { 0, 50000000 };
-
-		follow();
-		if (streq(op_state(id), want)) {
-			follow();
-			return true;
-		}
-		nanosleep(&ts, NULL);
-	}
-	printf("  (the operation is %s, not %s)\n", op_state(id), want);
-	return false;
-}
-
 static void pause_ms(int ms)
 {
 	for (int i = 0; i < ms / 50; i++) {
@@ -132,8 +100,9 @@ static int change(const char *what, const struct apqn *set, size_t n, enum mk_ty
 		if (i + 1 < n)
 			pause_ms(1500);
 	}
-	if (!await(id, "reenciphered"))
+	if (!wait_state(id, "reenciphered", 15000, follow))
 		return 1;
+	follow();
 	verify_store(store, set[0], out, sizeof(out));
 	snprintf(msg, sizeof(msg), "simkeys: %s", out);
 	say("consumer", msg);
@@ -147,8 +116,9 @@ static int change(const char *what, const struct apqn *set, size_t n, enum mk_ty
 		if (i + 1 < n)
 			pause_ms(1500);
 	}
-	if (!await(id, "finalized"))
+	if (!wait_state(id, "finalized", 15000, follow))
 		return 1;
+	follow();
 	if (verify_store(store, set[n - 1], out, sizeof(out)) != 0)
 		return 1;
 	snprintf(msg, sizeof(msg), "simkeys: %s", out);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fixture.h"
 #include "tap.h"
@@ -213,31 +214,36 @@ void fixture_setup(char **argv)
 	setenv("MKAGENT_CONFIG", exec, 1);
 }
 
-char *state_of(const char *id)
+/* A key of [operation] in the live or archived file of @id, "" when none. */
+const char *op_field(const char *id, const char *key)
 {
-	static char line[256];
-	char path[4096], *text, *p;
+	static char buf[4][256];
+	static int next;
+	char *out = buf[next++ % 4], path[4096], want[64], *text, *p;
 
-	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
-	text = read_text(path);
-	line[0] = '\0';
-	if (text && (p = strstr(text, "\nstate = ")))
-		sscanf(p, "\nstate = %255[^\n]", line);
-	free(text);
-	return line;
+	out[0] = '\0';
+	snprintf(want, sizeof(want), "\n%s = ", key);
+	for (int i = 0; i < 2 && !out[0]; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s.ini", state, i ? "history" : "ops", id);
+		text = read_text(path);
+		if (text && (p = strstr(text, want)))
+			sscanf(p + strlen(want), "%255[^\n]", out);
+		free(text);
+	}
+	return out;
 }
 
-char *reason_of(const char *id)
+bool wait_state(const char *id, const char *want, int ms, void (*tick)(void))
 {
-	static char line[256];
-	char path[4096], *text, *p;
+	for (int waited = 0; waited <= ms; waited += 50) {
+		struct timespec ts = { 0, 50000000 };
 
-	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
-	text = read_text(path);
-	line[0] = '\0';
-	if (text && (p = strstr(text, "\nreason = ")))
-		sscanf(p, "\nreason = %255[^\n]", line);
-	free(text);
-	return line;
+		if (tick)
+			tick();
+		if (streq(op_field(id, "state"), want))
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	diag("operation %s is '%s', not '%s'", id, op_field(id, "state"), want);
+	return false;
 }
-

@@ -27,6 +27,9 @@ char *created_id(const char *out);
 int verify_store(const char *store, struct apqn a, char *out, size_t size);
 void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin);
 void write_profile(const char *name, const char *types, bool pin, const char *exec, const char *extra);
-/* An operation's state and reason from its live file ("" when none). */
-char *state_of(const char *id);
-char *reason_of(const char *id);
+/* A key of [operation] (state, reason, ...) from the live or archived
+ * file of @id, "" when none. */
+const char *op_field(const char *id, const char *key);
+/* Wait up to @ms for @id to reach @want, calling @tick (may be NULL) as it
+ * waits; false, with a diagnostic, when it does not. */
+bool wait_state(const char *id, const char *want, int ms, void (*tick)(void));

@@ -51,34 +51,6 @@ static void stop_agent(int sig)
 	sleep_ms(100);
 }
 
-/* The state of @id in ops/ or history/, "" when neither. */
-static const char *op_state(const char *id)
-{
-	static char buf[64];
-	char path[4096], *text, *p;
-
-	buf[0] = '\0';
-	for (int i = 0; i < 2 && !buf[0]; i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s.ini", state, i ? "history" : "ops", id);
-		text = read_text(path);
-		if (text && (p = strstr(text, "\nstate = ")))
-			sscanf(p, "\nstate = %63[^\n]", buf);
-		free(text);
-	}
-	return buf;
-}
-
-static bool wait_state(const char *id, const char *want, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		if (streq(op_state(id), want))
-			return true;
-		sleep_ms(50);
-	}
-	diag("operation %s is '%s', not '%s'", id, op_state(id), want);
-	return false;
-}
-
 /* Whether the notify helper was run for @event (it runs right after the
  * transition is written, so give it a moment). */
 static bool notified(const char *event, const char *id)
@@ -125,15 +97,15 @@ static void full_cycle(const char *what, const struct apqn *set, size_t n, enum 
 	id = plan_op(apqns, opt, hex, NULL);
 	load_all(set, n - 1, t, &k);
 	sleep_ms(2500);
-	is_string(op_state(id), "planned", "%s: with one APQN still to load, the agent waits", what);
+	is_string(op_field(id, "state"), "planned", "%s: with one APQN still to load, the agent waits", what);
 	load_all(&set[n - 1], 1, t, &k);
-	ok(wait_state(id, "reenciphered", 10000), "%s: the load of the last APQN is found by polling; every consumer re-enciphers", what);
+	ok(wait_state(id, "reenciphered", 10000, NULL), "%s: the load of the last APQN is found by polling; every consumer re-enciphers", what);
 	ok(notified("loaded", id) && notified("reenciphered", id), "%s: notified loaded and reenciphered", what);
 	activate_all(set, n - 1, t);
 	sleep_ms(2500);
-	is_string(op_state(id), "reenciphered", "%s: activated on all but one, the agent waits", what);
+	is_string(op_field(id, "state"), "reenciphered", "%s: activated on all but one, the agent waits", what);
 	activate_all(&set[n - 1], 1, t);
-	ok(wait_state(id, "finalized", 10000), "%s: activated on the last: the agent finalizes", what);
+	ok(wait_state(id, "finalized", 10000, NULL), "%s: activated on the last: the agent finalizes", what);
 	ok(notified("finalized", id), "%s: notified finalized", what);
 	is_int(verify_store(store, set[0], out, sizeof(out)), 0, "%s: %s", what, out);
 	free(id);
@@ -151,15 +123,15 @@ static void online_by_uevent(void)
 	id = plan_op("0a.0033,0c.0033", "-e", hex, NULL);
 	load_all(EP11, 2, MK_EP11, &k);
 	sleep_ms(1000);
-	is_string(op_state(id), "planned", "uevent: loaded but one APQN offline, the agent waits");
+	is_string(op_field(id, "state"), "planned", "uevent: loaded but one APQN offline, the agent waits");
 	apsim_set_online(sim, EP11[1], true);
-	ok(wait_state(id, "reenciphered", 5000),
+	ok(wait_state(id, "reenciphered", 5000, NULL),
 	   "uevent: the last APQN coming online (ONLINE=1) starts re-enciphering at once, poll-interval 3600");
 	activate_all(EP11, 2, MK_EP11);
 	sleep_ms(1000);
-	is_string(op_state(id), "reenciphered", "uevent: no poll, no event: the activation is not seen yet");
+	is_string(op_field(id, "state"), "reenciphered", "uevent: no poll, no event: the activation is not seen yet");
 	apsim_bindings_complete(sim);
-	ok(wait_state(id, "finalized", 5000), "uevent: BINDINGS=complete re-reads the waiting APQNs: finalized");
+	ok(wait_state(id, "finalized", 5000, NULL), "uevent: BINDINGS=complete re-reads the waiting APQNs: finalized");
 	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "uevent: %s", out);
 	stop_agent(SIGTERM);
 	free(id);
@@ -178,14 +150,14 @@ static void early_and_wrong(void)
 	load_all(CCA, 2, MK_CCA_AES, &k);
 	apsim_load(sim, CCA[2], MK_CCA_AES, &wrong);
 	sleep_ms(2500);
-	is_string(op_state(id), "planned", "wrong key: the operation stays planned");
+	is_string(op_field(id, "state"), "planned", "wrong key: the operation stays planned");
 	ok(notified("unexpected-new-mkvp", id), "wrong key: notified unexpected-new-mkvp");
 	apsim_load(sim, CCA[2], MK_CCA_AES, &k);
 	activate_all(CCA, 1, MK_CCA_AES);
-	ok(wait_state(id, "error", 5000), "early activation: the operation goes to error");
-	for (int waited = 0; waited < 8000 && !strstr(reason_of(id), "recovered"); waited += 50)
+	ok(wait_state(id, "error", 5000, NULL), "early activation: the operation goes to error");
+	for (int waited = 0; waited < 8000 && !strstr(op_field(id, "reason"), "recovered"); waited += 50)
 		sleep_ms(50);
-	is_string(reason_of(id), "activated-early, recovered: simkeys-cca, not recovered: none",
+	is_string(op_field(id, "reason"), "activated-early, recovered: simkeys-cca, not recovered: none",
 		  "early activation: the recover phase ran for every consumer");
 	ok(notified("activated-early", id), "early activation: notified activated-early");
 	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0,
@@ -214,12 +186,12 @@ static void missing_midway(void)
 	load_all(CCA, 2, MK_CCA_APKA, &k);
 	ok(notified("apqn-missing", id), "an APQN goes missing: notified apqn-missing");
 	sleep_ms(1500);
-	is_string(op_state(id), "planned", "  and the operation waits for it");
+	is_string(op_field(id, "state"), "planned", "  and the operation waits for it");
 	apsim_add_queue(sim, CCA[2]);
 	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-	ok(wait_state(id, "reenciphered", 8000), "  it is back with the key loaded: re-enciphered");
+	ok(wait_state(id, "reenciphered", 8000, NULL), "  it is back with the key loaded: re-enciphered");
 	activate_all(CCA, 3, MK_CCA_APKA);
-	ok(wait_state(id, "finalized", 8000), "  activated everywhere: finalized");
+	ok(wait_state(id, "finalized", 8000, NULL), "  activated everywhere: finalized");
 	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0, "  no key lost: %s", out);
 	stop_agent(SIGTERM);
 	free(id);
@@ -242,8 +214,8 @@ static void failing_helpers(void)
 		hex_of(MK_CCA_APKA, &k, hex);
 		id = plan_op("0b.0033", "-p", hex, i ? "hang" : "boom");
 		apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-		ok(wait_state(id, "error", 8000), "a helper that %s: error", i ? "hangs" : "fails");
-		is_string(reason_of(id), i ? "profile hang reencipher failed: timed out after 1 s" :
+		ok(wait_state(id, "error", 8000, NULL), "a helper that %s: error", i ? "hangs" : "fails");
+		is_string(op_field(id, "reason"), i ? "profile hang reencipher failed: timed out after 1 s" :
 					     "profile boom reencipher failed: the last word",
 			  "  with the reason");
 		ok(notified("error", id), "  and notified error");
@@ -273,15 +245,15 @@ static void killed_mid_phase(void)
 	hex_of(MK_EP11, &k, hex);
 	id = plan_op("0a.0033,0c.0033", "-e", hex, "slowkeys");
 	load_all(EP11, 2, MK_EP11, &k);
-	ok(wait_state(id, "reenciphering", 8000), "kill -9: the reencipher phase is running");
+	ok(wait_state(id, "reenciphering", 8000, NULL), "kill -9: the reencipher phase is running");
 	stop_agent(SIGKILL);
 	start_agent(conf_fast);
-	ok(wait_state(id, "reenciphered", 10000), "kill -9 during reencipher, restart: re-enciphered");
+	ok(wait_state(id, "reenciphered", 10000, NULL), "kill -9 during reencipher, restart: re-enciphered");
 	activate_all(EP11, 2, MK_EP11);
-	ok(wait_state(id, "finalizing", 8000), "kill -9: the finalize phase is running");
+	ok(wait_state(id, "finalizing", 8000, NULL), "kill -9: the finalize phase is running");
 	stop_agent(SIGKILL);
 	start_agent(conf_fast);
-	ok(wait_state(id, "finalized", 10000), "kill -9 during finalize, restart: finalized");
+	ok(wait_state(id, "finalized", 10000, NULL), "kill -9 during finalize, restart: finalized");
 	is_int(verify_store(ep11_store, EP11[1], out, sizeof(out)), 0, "kill -9: %s", out);
 	stop_agent(SIGTERM);
 	free(id);

@@ -339,8 +339,8 @@ static void helper_outcomes(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	is_int(r.status, 1, "a hanging helper fails the command");
 	ok(t1.tv_sec - t0.tv_sec < 10, "it is killed at its timeout");
-	is_string(state_of(id), "error", "the operation goes to error");
-	is_string(reason_of(id), "profile hang reencipher failed: timed out after 1 s", "with the reason");
+	is_string(op_field(id, "state"), "error", "the operation goes to error");
+	is_string(op_field(id, "reason"), "profile hang reencipher failed: timed out after 1 s", "with the reason");
 	run_result_free(&r);
 	mk(&r, "cancel", "-i", id, NULL);
 	is_int(r.status, 0, "an operation in error can be canceled");
@@ -354,7 +354,7 @@ static void helper_outcomes(void)
 	is_int(r.status, 1, "exit 75 ends the command with 1");
 	ok(strstr(r.err, "not possible yet (exit 75): token cca-1 is not present") != NULL,
 	   "saying the step is not possible yet");
-	is_string(state_of(id), "reenciphering", "the operation stays in its phase");
+	is_string(op_field(id, "state"), "reenciphering", "the operation stays in its phase");
 	{
 		char path[4096], *text;
 
@@ -374,7 +374,7 @@ static void helper_outcomes(void)
 	write_profile("boom", "cca-apka", false, script, NULL);
 	id = run_profile("boom", &r);
 	is_int(r.status, 1, "a failing helper fails the command");
-	is_string(reason_of(id), "profile boom reencipher failed: the last word",
+	is_string(op_field(id, "reason"), "profile boom reencipher failed: the last word",
 		  "the reason names the profile, the phase and the last stderr line");
 	run_result_free(&r);
 	mk(&r, "cancel", "-i", id, NULL);
@@ -395,7 +395,7 @@ static void wrong_pin(void)
 	setenv("MKAGENT_CONFIG", conf, 1);
 	id = run_profile("simkeys-cca", &r);
 	is_int(r.status, 1, "a wrong PIN fails the phase");
-	is_string(reason_of(id), "profile simkeys-cca reencipher failed: simkeys: wrong PIN for simkeys",
+	is_string(op_field(id, "reason"), "profile simkeys-cca reencipher failed: simkeys: wrong PIN for simkeys",
 		  "the reason names the token, not the PIN");
 	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/mkagent.conf", tmp);
