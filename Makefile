@@ -42,7 +42,13 @@ SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)
 
-all: agent/mkagent
+HELPER_SRCS := $(wildcard helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:.c=)
+
+all: agent/mkagent $(HELPER_BINS)
+
+helpers/%: helpers/%.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 agent/libmkagent.a: $(AGENT_OBJS)
 	$(AR) rcs $@ $^
@@ -65,7 +71,7 @@ selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
 selftest/demo selftest/simkeys: %: %.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-tests: agent/mkagent selftest/simkeys $(TESTS)
+tests: agent/mkagent $(HELPER_BINS) selftest/simkeys $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
 missing_pkgs = for p in $(DEB_PKGS); do \
@@ -90,14 +96,20 @@ demo: need-deps
 	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
 	@./selftest/demo
 
-install: agent/mkagent
+instHELPER_SRCS := $(wildcard helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:.c=)
+
+all: agent/mkagent $(HELPER_BINS)
+
+helpers/%: helpers/%.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 agent/mkagent $(DESTDIR)$(SBINDIR)/mkagent
 	for m in man/*.[1-8]; do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
 		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	for f in helpers/*; do [ -f "$$f" ] && [ -x "$$f" ] && \
+	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] && \
 		$(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || true; done
 	for f in profiles/*.profile; do [ -f "$$f" ] && \
 		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/profiles/ || true; done
@@ -110,7 +122,7 @@ install: agent/mkagent
 
 clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/demo selftest/simkeys $(TESTS)
+		selftest/*.a selftest/demo selftest/simkeys $(HELPER_BINS) $(TESTS)
 
 .PHONY: all tests deps need-deps check demo install clean
 .SECONDARY:

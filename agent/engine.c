@@ -237,7 +237,7 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 	int rc;
 
 	if (en->cfg.pin_helper_set || access(en->cfg.pin_helper, X_OK) == 0)
-		pins.helper = en->cfg.pin_helper;
+		pins.helper = en->cfg.pin_helper; /* "/path [args]"; the default has none */
 	rc = store_work_dir(&en->store, op->id, p->name, &workdir);
 	if (rc < 0)
 		return errmsg_set(e, rc, "cannot make the work directory of %s: %s", p->name,
@@ -342,14 +342,14 @@ void engine_notify(struct engine *en, const struct op *op, const char *event, co
 	struct errmsg e;
 	struct run_outcome o;
 
+	char **argv = NULL;
+
 	if (!*helper)
 		return;
-	if (runner_check_exec(helper, &e) < 0) {
+	if (helper_argv(helper, (const char *const[]){ event, op->id, NULL }, &argv, &e) < 0) {
 		log_warn("operation %s: not notifying %s: %s", op->id, event, e.text);
 		return;
 	}
-	char *argv[] = { (char *)helper, (char *)event, (char *)op->id, NULL };
-
 	env = helper_env(op, "", event, NULL);
 	env_add(&env, "MKAGENT_MESSAGE=%s", message);
 	struct run_spec spec = { .argv = argv, .envp = env.v, .timeout_s = NOTIFY_TIMEOUT,
@@ -357,4 +357,5 @@ void engine_notify(struct engine *en, const struct op *op, const char *event, co
 	if (runner_run(&spec, &o, &e) < 0 || o.exit_code != 0)
 		log_warn("operation %s: the notify helper failed for %s", op->id, event);
 	env_free(&env);
+	argv_free(argv);
 }

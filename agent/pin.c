@@ -33,9 +33,19 @@ static void take_first_line(void *ctx, int fd, const char *line)
 
 static int from_helper(const char *helper, const char *label, char *pin, struct errmsg *e)
 {
-	char *argv[] = { (char *)helper, (char *)label, NULL };
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
+	_cleanup_free_ char *creds = NULL;
+	const char *cd = getenv("CREDENTIALS_DIRECTORY");
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL, NULL };
 	struct first_line f = { .pin = pin };
+	struct run_outcome o;
+	char **argv = NULL;
+	int rc = helper_argv(helper, (const char *const[]){ label, NULL }, &argv, e);
+
+	if (rc < 0)
+		return rc;
+	/* systemd's LoadCredential= directory, for mkagent-pin-file */
+	if (cd && *cd && asprintf(&creds, "CREDENTIALS_DIRECTORY=%s", cd) > 0)
+		envp[2] = creds;
 	struct run_spec spec = {
 		.argv = argv,
 		.envp = envp,
@@ -43,12 +53,8 @@ static int from_helper(const char *helper, const char *label, char *pin, struct 
 		.line = take_first_line,
 		.line_ctx = &f,
 	};
-	struct run_outcome o;
-	int rc = runner_check_exec(helper, e);
-
-	if (rc < 0)
-		return rc;
 	rc = runner_run(&spec, &o, e);
+	argv_free(argv);
 	if (rc < 0)
 		return rc;
 	if (o.exit_code != 0 || !f.got || !pin[0]) {

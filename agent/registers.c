@@ -29,17 +29,22 @@ static void collect(void *ctx, int fd, const char *line)
 static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
 {
 	char name[APQN_STR_MAX];
-	char *argv[] = { (char *)helper, apqn_format(a->apqn, name), "cca-sym", NULL };
 	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
 	struct collected c = { .len = 0 };
-	struct run_spec spec = { .argv = argv, .envp = envp, .timeout_s = QUERY_TIMEOUT,
-				 .line = collect, .line_ctx = &c };
 	struct run_outcome o;
 	struct mkvps sym;
 	struct errmsg pe;
-	int rc = runner_check_exec(helper, e);
+	char **argv = NULL;
+	int rc = helper_argv(helper, (const char *const[]){ apqn_format(a->apqn, name), "cca-sym", NULL },
+			     &argv, e);
 
-	if (rc < 0 || (rc = runner_run(&spec, &o, e)) < 0)
+	if (rc < 0)
+		return rc;
+	struct run_spec spec = { .argv = argv, .envp = envp, .timeout_s = QUERY_TIMEOUT,
+				 .line = collect, .line_ctx = &c };
+	rc = runner_run(&spec, &o, e);
+	argv_free(argv);
+	if (rc < 0)
 		return rc;
 	if (o.exit_code != 0)
 		return errmsg_set(e, -EIO, "%s: the register query helper failed%s%s", name,

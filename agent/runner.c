@@ -72,6 +72,36 @@ void argv_free(char **argv)
 	free(argv);
 }
 
+int helper_argv(const char *cmdline, const char *const *extra, char ***argv, struct errmsg *e)
+{
+	char **v = NULL;
+	size_t n = 0, k = 0;
+	int rc = split_exec(cmdline, &v);
+
+	if (rc < 0)
+		return errmsg_set(e, rc, "helper '%s' is empty", cmdline);
+	rc = runner_check_exec(v[0], e);
+	if (rc < 0) {
+		argv_free(v);
+		return rc;
+	}
+	while (v[n])
+		n++;
+	while (extra[k])
+		k++;
+	char **nv = realloc(v, (n + k + 1) * sizeof(*v));
+
+	if (!nv) {
+		argv_free(v);
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < k; i++)
+		nv[n + i] = strdup(extra[i]);
+	nv[n + k] = NULL;
+	*argv = nv;
+	return 0;
+}
+
 int runner_check_exec(const char *path, struct errmsg *e)
 {
 	char what[4200];

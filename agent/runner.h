@@ -44,6 +44,9 @@ void runner_stop_current(void);
 /* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
 int split_exec(const char *exec, char ***argv);
 void argv_free(char **argv);
+/* A configured helper ("/path [args]") with @extra arguments appended;
+ * checks the program as runner_check_exec() does. */
+int helper_argv(const char *cmdline, const char *const *extra, char ***argv, struct errmsg *e);
 /* As root, a program run as a helper must be root's and not writable by
  * group or others. */
 int runner_check_exec(const char *path, struct errmsg *e);
