@@ -59,6 +59,9 @@ agent/mkagent: agent/main.o agent/libmkagent.a
 agent/%.o: agent/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+selftest/tools/%.o: selftest/tools/%.c
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+
 selftest/%.o: selftest/%.c
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
@@ -68,10 +71,12 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys: %: %.o selftest/libselftest.a agent/libmkagent.a
+selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change: %: %.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-tests: agent/mkagent $(HELPER_BINS) selftest/simkeys $(TESTS)
+TOOL_SIMS := selftest/tools/pkcshsm_mk_change
+
+tests: agent/mkagent $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
 missing_pkgs = for p in $(DEB_PKGS); do \
@@ -122,8 +127,8 @@ helpers/%: helpers/%.c
 
 clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/demo selftest/simkeys $(HELPER_BINS) $(TESTS)
+		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
 .PHONY: all tests deps need-deps check demo install clean
 .SECONDARY:
--include $(wildcard agent/*.d selftest/*.d)
+-include $(wildcard agent/*.d selftest/*.d selftest/tools/*.d)
