@@ -71,10 +71,10 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change: %: %.o selftest/libselftest.a agent/libmkagent.a
+selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
-TOOL_SIMS := selftest/tools/pkcshsm_mk_change
+TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
 
 tests: agent/mkagent $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) $(TESTS)
 

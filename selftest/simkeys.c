@@ -6,13 +6,14 @@
  * CUR key and comparing the clear value with the one kept at creation.
  *
  *   simkeys init --store D --hsm H --apqn A --type T --count N [--pin-file F]
- *   simkeys --store D --hsm H reencipher|finalize|cancel|recover   (a helper)
+ *   simkeys --store D --hsm H reencipher|finalize|cancel|recover|refresh   (a helper)
  *   simkeys verify --store D --hsm H --apqn A
  *
  * As a helper it follows DESIGN §5: the operation comes from MKAGENT_*,
  * reencipher stages a copy under NEW, finalize swaps it in and keeps the
  * old blob as a backup (like CKA_IBM_OPAQUE_OLD), cancel drops staged
- * copies, recover re-wraps keys from OLD to CUR (CCA only). A store with
+ * copies, recover re-wraps keys from OLD to CUR (CCA only), refresh imports
+ * them again under CUR as a KMIP server would. A store with
  * a PIN asks for it over fd 3 and fails on a wrong one. Every step is
  * idempotent.
  */
@@ -336,6 +337,25 @@ static int run_phase(const char *phase)
 			k.mkvp = cur;
 			k.staged_len = 0;
 			k.staged_mkvp.len = 0;
+		} else if (!strcmp(phase, "refresh")) {
+			/* a KMIP server keeps the key: import it again under CUR */
+			char path[4096], hex[2 * CLEAR_LEN + 2] = "";
+			FILE *f;
+
+			reg_mkvp(&apqns, k.type, REG_CUR, &cur);
+			if (mkvp_matches(&k.mkvp, &cur) || !find_mk(&apqns, k.type, &cur, REG_CUR, &nk))
+				continue;
+			key_path(name, path, sizeof(path), "truth");
+			f = fopen(path, "r");
+			if (!f || !fgets(hex, sizeof(hex), f))
+				die("key %s: the server has no such key", name);
+			fclose(f);
+			hex[strcspn(hex, "\n")] = '\0';
+			len = from_hex(hex, clear, BLOB_MAX);
+			k.blob_len = wrap(&nk, clear, len, k.blob, true);
+			k.mkvp = cur;
+			k.staged_len = 0;
+			k.staged_mkvp.len = 0;
 		} else {
 			die("unknown phase %s", phase);
 		}
@@ -343,7 +363,10 @@ static int run_phase(const char *phase)
 		key_save(&k);
 		done++;
 	}
-	printf("%d keys %s\n", done, !strcmp(phase, "reencipher") ? "re-enciphered" : phase[0] == 'f' ? "finalized" : phase[0] == 'c' ? "canceled" : "recovered");
+	printf("%d keys %s\n", done,
+	       !strcmp(phase, "reencipher") ? "re-enciphered" : !strcmp(phase, "finalize") ? "finalized" :
+	       !strcmp(phase, "cancel")     ? "canceled" : !strcmp(phase, "recover") ? "recovered" :
+					      "refreshed");
 	apqn_list_free(&apqns);
 	return 0;
 }
