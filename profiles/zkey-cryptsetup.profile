@@ -4,6 +4,6 @@
 description = LUKS2 volumes (zkey-cryptsetup)
 mk-types = cca-aes ep11
 [reencipher]
-exec = /usr/libexec/mkagent/mkagent-zkey-cryptsetup --zkey /usr/bin/zkey --tool /usr/sbin/zkey-cryptsetup reencipher
+exec = /usr/libexec/mkagent/mkagent-zkey-cryptsetup --zkey /usr/bin/zkey --tool /usr/bin/zkey-cryptsetup reencipher
 [finalize]
-exec = /usr/libexec/mkagent/mkagent-zkey-cryptsetup --zkey /usr/bin/zkey --tool /usr/sbin/zkey-cryptsetup finalize
+exec = /usr/libexec/mkagent/mkagent-zkey-cryptsetup --zkey /usr/bin/zkey --tool /usr/bin/zkey-cryptsetup finalize

@@ -155,7 +155,7 @@ static void early_and_wrong(void)
 	apsim_load(sim, CCA[2], MK_CCA_AES, &k);
 	activate_all(CCA, 1, MK_CCA_AES);
 	ok(wait_state(id, "error", 5000, NULL), "early activation: the operation goes to error");
-	for (int waited = 0; waited < 8000 && !strstr(op_field(id, "reason"), "recovered"); waited += 50)
+	for (int waited = 0; waited < 8000 && strncmp(op_field(id, "reason"), "activated-early, recovered", 26) != 0; waited += 50)
 		sleep_ms(50);
 	is_string(op_field(id, "reason"), "activated-early, recovered: simkeys-cca, not recovered: none",
 		  "early activation: the recover phase ran for every consumer");
