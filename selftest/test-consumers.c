@@ -243,6 +243,36 @@ static void ep11_cycle(void)
 	free(id);
 }
 
+/* A token goes missing: the agent waits (exit 75) and goes on once it is back. */
+static void token_missing(void)
+{
+	struct apsim_key wk;
+	char E[MKVP_STR_MAX], path[8400], good[65], *id;
+
+	sha_hex(PIN, good);
+	snprintf(path, sizeof(path), "%s/slots", world);
+	write_text(path, 0644, "2 cca-token cca 1 %s\n4 ep11-token ep11 0 %s\n", good, good);
+	apsim_random_key(MK_EP11, &wk);
+	hex_of(MK_EP11, &wk, E);
+	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "opencryptoki");
+	load_all(EP11, 2, MK_EP11, &wk);
+	ok(wait_state(id, "reenciphering", 10000, NULL), "a token is missing: the phase starts ...");
+	sleep_ms(2500);
+	is_string(op_field(id, "state"), "reenciphering", "... and waits (exit 75), retrying with back-off");
+	write_text(path, 0644, "2 cca-token cca 1 %s\n4 ep11-token ep11 1 %s\n", good, good);
+	ok(wait_state(id, "reenciphered", 20000, NULL), "the token is back: the agent goes on by itself");
+	{
+		struct run_result r;
+
+		mk(&r, "cancel", "-i", id, NULL);
+		is_int(r.status, 0, "and the change can be canceled");
+		run_result_free(&r);
+	}
+	for (size_t i = 0; i < 2; i++)
+		apsim_clear_new(sim, EP11[i], MK_EP11);
+	free(id);
+}
+
 static void wait_reason(const char *id)
 {
 	for (int i = 0; i < 600 && strncmp(op_field(id, "reason"), "activated-early, recovered", 26) != 0; i++)
@@ -290,6 +320,7 @@ int main(int argc, char **argv)
 	start_agent();
 	cca_cycle();
 	ep11_cycle();
+	token_missing();
 	early();
 	kill(agent, SIGTERM);
 	waitpid(agent, NULL, 0);

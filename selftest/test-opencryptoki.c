@@ -90,6 +90,25 @@ int main(int argc, char **argv)
 	snprintf(exec, sizeof(exec), "%s --tool %s", build_path("helpers/mkagent-opencryptoki"), path);
 	write_profile("ock", "cca-sym cca-asym cca-aes cca-apka ep11", true, exec, NULL);
 
+	/* the simulator refuses what the tool refuses */
+	{
+		char *args[] = { path, "reencipher", "--apqns", "08.0033", "--cca-aes-mkvp",
+				 "0011223344556677", NULL };
+
+		run_argv(&r, args);
+		ok(r.status == 1 && strstr(r.err, "The new master key on APQN 08.0033 is not set"),
+		   "simulator: reencipher while NEW is not loaded is refused");
+		run_result_free(&r);
+		args[1] = "finalize";
+		args[2] = "--id";
+		args[3] = "NOSUCH";
+		args[4] = NULL;
+		run_argv(&r, args);
+		ok(r.status == 1 && strstr(r.err, "Operation 'NOSUCH' not found"),
+		   "simulator: an unknown operation is refused");
+		run_result_free(&r);
+	}
+
 	/* a CCA change by hand */
 	apsim_random_key(MK_CCA_AES, &k);
 	hex_of(MK_CCA_AES, &k, hex);
@@ -114,6 +133,20 @@ int main(int argc, char **argv)
 	is_int(sim_ops(), 1, "and no second pkcshsm_mk_change operation is created");
 	run_result_free(&r);
 
+	{
+		char tool_id[8] = "", kept[4300], *text;
+		char *args[] = { path, "finalize", "--id", tool_id, NULL };
+
+		snprintf(kept, sizeof(kept), "%s/work/%s/ock/pkcshsm_mk_change.id", state, id);
+		text = read_text(kept);
+		if (text)
+			sscanf(text, "%6s", tool_id);
+		free(text);
+		run_argv(&r, args);
+		ok(r.status == 1 && strstr(r.err, "not yet set/activated"),
+		   "simulator: finalize before activation is refused");
+		run_result_free(&r);
+	}
 	activate_all(CCA, 3, MK_CCA_AES);
 	mk(&r, "finalize", "-i", id, NULL);
 	is_int(r.status, 0, "finalize runs 'pkcshsm_mk_change finalize --id' with PINs");
