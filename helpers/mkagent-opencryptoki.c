@@ -75,6 +75,22 @@ static bool ask_pin(const char *label, char *pin, size_t size)
 	return true;
 }
 
+static char id_path[4096];
+
+static void keep_id(const char *id)
+{
+	char tmp[4200];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", id_path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", id) < 0 || fflush(f) || fsync(fileno(f)) || fclose(f) ||
+	    rename(tmp, id_path)) {
+		fprintf(stderr, "cannot keep the operation ID %s in %s\n", id, id_path);
+		exit(1);
+	}
+}
+
 static void seen_line(const char *line)
 {
 	int slot;
@@ -84,7 +100,9 @@ static void seen_line(const char *line)
 	snprintf(last_line, sizeof(last_line), "%s", line);
 	if (sscanf(line, "Slot %d: Label: %32[^\n]", &slot, label) == 2 && slot >= 0 && slot < 256)
 		snprintf(labels[slot], sizeof(labels[slot]), "%.32s", label);
-	sscanf(line, "Master key change operation '%6[A-Za-z0-9]' created.", created_id);
+	/* kept at once: a crash from here on must not lead to a second operation */
+	if (sscanf(line, "Master key change operation '%6[A-Za-z0-9]' created.", created_id) == 1)
+		keep_id(created_id);
 }
 
 /* Run the tool on a pty, answering its prompts; its exit status. */
@@ -169,8 +187,6 @@ static int run_tool(char **argv)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static char id_path[4096];
-
 static bool kept_id(char *id)
 {
 	FILE *f = fopen(id_path, "r");
@@ -179,20 +195,6 @@ static bool kept_id(char *id)
 	if (f)
 		fclose(f);
 	return ok;
-}
-
-static void keep_id(const char *id)
-{
-	char tmp[4200];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", id_path);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", id) < 0 || fflush(f) || fsync(fileno(f)) || fclose(f) ||
-	    rename(tmp, id_path)) {
-		fprintf(stderr, "cannot keep the operation ID %s in %s\n", id, id_path);
-		exit(1);
-	}
 }
 
 /* Whether pkcshsm_mk_change still knows operation @id. */
@@ -236,8 +238,6 @@ static int reencipher(void)
 	}
 	argv[n] = NULL;
 	rc = run_tool(argv);
-	if (created_id[0])
-		keep_id(created_id);
 	if (token_missing) {
 		fprintf(stderr, "a token is not present: not risking its keys, try again later\n");
 		return EXIT_LATER;

@@ -4,6 +4,9 @@
  * pkcshsm_mk_change simulator on a pseudo-terminal, with PINs over fd 3.
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -60,6 +63,61 @@ static char *plan_ock(const char *apqns, const char *opt, const char *hex)
 		bail_out("plan: %s", r.err);
 	run_result_free(&r);
 	return id;
+}
+
+/* kill -9 of the helper right after the tool created its operation */
+static void killed_helper(const char *wrapper)
+{
+	char hex[MKVP_STR_MAX], kept[4300], slow[4300], *id;
+	struct apsim_key k;
+	struct run_result r;
+	pid_t pid;
+	int waited;
+
+	snprintf(slow, sizeof(slow), "%s.slow", wrapper);
+	write_text(slow, 0755, "#!/bin/sh\nPKCSHSM_SIM_DELAY=10 exec %s \"$@\"\n", wrapper);
+	{
+		char exec[8400];
+
+		snprintf(exec, sizeof(exec), "%s --tool %s", build_path("helpers/mkagent-opencryptoki"), slow);
+		write_profile("ockslow", "cca-apka", true, exec, NULL);
+	}
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	mk(&r, "plan", "-a", "08.0033,09.0033,0b.0033", "-p", hex, "--profiles", "ockslow", NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	if (!id)
+		bail_out("plan");
+	load_all(CCA, 3, MK_CCA_APKA, &k);
+	snprintf(kept, sizeof(kept), "%s/work/%s/ockslow/pkcshsm_mk_change.id", state, id);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(build_path("agent/mkagent"), "mkagent", "reencipher", "-i", id, NULL);
+		_exit(127);
+	}
+	for (waited = 0; waited < 10000 && access(kept, F_OK) != 0; waited += 50)
+		usleep(50000);
+	ok(access(kept, F_OK) == 0, "kill -9: the tool created its operation and the helper kept its ID");
+	if (system("pkill -9 -f 'mkagent-opencryptoki --tool .*[.]slow'") != 0)
+		diag("pkill found nothing");
+	waitpid(pid, NULL, 0);
+	is_string(op_field(id, "state"), "error", "the helper killed mid-phase: the operation is in error");
+	is_int(sim_ops(), 1, "with one pkcshsm_mk_change operation");
+	mk(&r, "reencipher", "-i", id, NULL);
+	is_int(r.status, 0, "re-running the step completes it");
+	run_result_free(&r);
+	is_int(sim_ops(), 1, "without a second pkcshsm_mk_change operation");
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "and it cancels");
+	run_result_free(&r);
+	for (size_t i = 0; i < 3; i++)
+		apsim_clear_new(sim, CCA[i], MK_CCA_APKA);
+	free(id);
 }
 
 int main(int argc, char **argv)
@@ -150,6 +208,7 @@ int main(int argc, char **argv)
 	activate_all(CCA, 3, MK_CCA_AES);
 	mk(&r, "finalize", "-i", id, NULL);
 	is_int(r.status, 0, "finalize runs 'pkcshsm_mk_change finalize --id' with PINs");
+	killed_helper(path);
 	run_result_free(&r);
 	is_int(sim_ops(), 0, "the tool's operation is finalized");
 	verify_store(store, CCA[2], out, sizeof(out));

@@ -316,10 +316,13 @@ static int reencipher(struct op *op)
 			op->id[i++] = c[b % 62];
 	}
 	op_save(op);
-	printf("Completed.\nMaster key change operation '%s' created.\n"
-	       "Once the new master keys have been set/activated:\n"
+	printf("Completed.\nMaster key change operation '%s' created.\n", op->id);
+	/* a slow tail, so that tests can kill the helper after the creation */
+	if (getenv("PKCSHSM_SIM_DELAY"))
+		sleep((unsigned int)atoi(getenv("PKCSHSM_SIM_DELAY")));
+	printf("Once the new master keys have been set/activated:\n"
 	       " - Run 'pkcshsm_mk_change finalize --id %s' when the new master keys have been set/activated.\n",
-	       op->id, op->id);
+	       op->id);
 	return 0;
 }
 
