@@ -101,13 +101,7 @@ demo: need-deps
 	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
 	@./selftest/demo
 
-instHELPER_SRCS := $(wildcard helpers/*.c)
-HELPER_BINS := $(HELPER_SRCS:.c=)
-
-all: agent/mkagent $(HELPER_BINS)
-
-helpers/%: helpers/%.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 agent/mkagent $(DESTDIR)$(SBINDIR)/mkagent
