@@ -26,6 +26,13 @@ TEST_PKGS := umockdev-1.0
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
+# make check SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer
+ifeq ($(SANITIZE),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+export ASAN_OPTIONS = verify_asan_link_order=0:detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS = print_stacktrace=1:halt_on_error=1
+endif
 WARN   := -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes \
 	-fstack-protector-strong
 # Evaluated when a recipe runs, after `make deps` may have installed pkg-config.

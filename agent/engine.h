@@ -20,6 +20,9 @@ struct engine {
 	bool tty; /* a person at a terminal may be asked for PINs */
 };
 
+/* An engine that engine_close() may take before engine_open() ran. */
+#define ENGINE_INIT { .store = { .fd = -1, .ops_fd = -1, .hist_fd = -1, .work_fd = -1 } }
+
 /* Open the configuration, profiles and state directory named by @cli. */
 int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e);
 void engine_close(struct engine *en);

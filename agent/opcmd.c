@@ -474,7 +474,7 @@ static int check_overlap(const char *cmd, struct engine *en, const struct op *op
 
 static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool now)
 {
-	_cleanup_(engine_close) struct engine en;
+	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
 	_cleanup_(view_free) struct view v = { 0 };
 	_cleanup_(op_free) struct op op = { 0 };
 	_cleanup_close_ int lock = -1;
@@ -564,7 +564,7 @@ int cmd_plan(const struct cli *cli, int argc, char **argv)
 static int step_by_id(const char *cmd, const struct cli *cli, const char *id,
 		      int (*step)(const char *, struct engine *, struct op *))
 {
-	_cleanup_(engine_close) struct engine en;
+	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
 	struct held h;
 	struct errmsg e;
 	int rc;
@@ -637,7 +637,7 @@ int cmd_cancel(const struct cli *cli, int argc, char **argv)
 int cmd_helper(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	_cleanup_(engine_close) struct engine en;
+	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
 	_cleanup_(view_free) struct view v = { 0 };
 	const char *profile, *cmd = "helper";
 	struct op_profile *opp;

@@ -70,6 +70,21 @@ static bool notified(const char *event, const char *id)
 	return false;
 }
 
+/* Wait until the agent's log has @text. */
+static bool wait_log(const char *text, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 50) {
+		char *log = read_text(daemon_log);
+		bool found = log && strstr(log, text);
+
+		free(log);
+		if (found)
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
 static char *plan_op(const char *apqns, const char *opt, const char *pattern, const char *only)
 {
 	struct run_result r;
@@ -127,6 +142,13 @@ static void online_by_uevent(void)
 	apsim_set_online(sim, EP11[1], true);
 	ok(wait_state(id, "reenciphered", 5000, NULL),
 	   "uevent: the last APQN coming online (ONLINE=1) starts re-enciphering at once, poll-interval 3600");
+	{
+		char seen[64];
+
+		/* the agent looks once more when a step ends; after that, nothing */
+		snprintf(seen, sizeof(seen), "operation %s (reenciphered): wait", id);
+		wait_log(seen, 5000);
+	}
 	activate_all(EP11, 2, MK_EP11);
 	sleep_ms(1000);
 	is_string(op_field(id, "state"), "reenciphered", "uevent: no poll, no event: the activation is not seen yet");

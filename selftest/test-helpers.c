@@ -77,5 +77,7 @@ int main(void)
 		if (system(cmd) != 0)
 			diag("cannot remove %s", base);
 	}
+	free(dir);
+	free(base);
 	return done_testing();
 }

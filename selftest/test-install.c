@@ -51,5 +51,6 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dest);
 	if (system(cmd) != 0)
 		diag("cannot remove %s", dest);
+	free(dest);
 	return done_testing();
 }
