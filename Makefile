@@ -108,6 +108,31 @@ demo: need-deps
 	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
 	@./selftest/demo
 
+# make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang).
+FUZZ_PKGS    := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_NAMES   := mkvps opfile config profile uevent values
+FUZZ_SRCS    := agent/apqn.c agent/mkvp.c agent/mkvps.c agent/mktype.c agent/errmsg.c \
+	agent/op.c agent/fileio.c agent/config.c agent/profile.c agent/uevent.c
+
+fuzz:
+	@missing=$$(for p in $(FUZZ_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
+	@mkdir -p selftest/fuzz/work selftest/fuzz/crashes
+	@i=0; for name in $(FUZZ_NAMES); do i=$$((i + 1)); \
+		clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZ_TARGET=$$i \
+			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+			-o selftest/fuzz/work/fuzz-$$name selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih || exit 1; \
+		mkdir -p selftest/fuzz/work/corpus-$$name; \
+		cp selftest/fuzz/corpus/$$name/* selftest/fuzz/work/corpus-$$name/; \
+		echo "fuzz-$$name: $(FUZZ_SECONDS) s"; \
+		selftest/fuzz/work/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=selftest/fuzz/crashes/$$name- \
+			selftest/fuzz/work/corpus-$$name 2>&1 | \
+			grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY' || exit 1; \
+	done
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
@@ -130,6 +155,6 @@ clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo install clean
+.PHONY: all tests deps need-deps check demo fuzz install clean
 .SECONDARY:
 -include $(wildcard agent/*.d selftest/*.d selftest/tools/*.d)
