@@ -66,6 +66,16 @@ agent/mkagent: agent/main.o agent/libmkagent.a
 agent/%.o: agent/%.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The crash test's build: kill points armed (agent/fault.h).
+FAULT_OBJS := $(patsubst agent/%.c,agent/faults/%.o,$(wildcard agent/*.c))
+
+agent/faults/%.o: agent/%.c
+	@mkdir -p agent/faults
+	$(CC) $(ALL_CFLAGS) -DMKAGENT_FAULTS -c -o $@ $<
+
+agent/mkagent-faults: $(FAULT_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 selftest/tools/%.o: selftest/tools/%.c
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
@@ -83,7 +93,7 @@ selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/z
 
 TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
 
-tests: agent/mkagent $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) $(TESTS)
+tests: agent/mkagent agent/mkagent-faults $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
 missing_pkgs = for p in $(DEB_PKGS); do \
@@ -152,9 +162,10 @@ install: all
 		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UNITDIR)/ || true; done
 
 clean:
+	rm -rf agent/faults agent/mkagent-faults
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
 .PHONY: all tests deps need-deps check demo fuzz install clean
 .SECONDARY:
--include $(wildcard agent/*.d selftest/*.d selftest/tools/*.d)
+-include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)

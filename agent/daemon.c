@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "decide.h"
 #include "engine.h"
+#include "fault.h"
 #include "kuevent.h"
 #include "log.h"
 #include "macro.h"
@@ -110,6 +111,7 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
 
 	fflush(stdout);
 	fflush(stderr);
+	fault_point("worker start");
 	pid = fork();
 	if (pid < 0) {
 		log_error("operation %s: cannot fork a worker: %s", t->id, strerror(errno));
@@ -148,6 +150,7 @@ static void reap(struct agent *ag)
 
 		if (!t)
 			continue;
+		fault_point("worker reaped");
 		t->worker = 0;
 		t->reaped = true;
 		log_info("operation %s: worker %d ended (%d)", t->id, (int)pid,

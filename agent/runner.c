@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "fault.h"
 #include "fileio.h"
 #include "macro.h"
 #include "runner.h"
@@ -243,6 +244,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 				close(*fd);
 		return errmsg_set(e, rc, "cannot set up pipes: %s", strerror(-rc));
 	}
+	fault_point("helper start");
 	pid = fork();
 	if (pid == 0)
 		child(s, out[1], err[1], pin[1]);
@@ -298,6 +300,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	if (!exited)
 		waitpid(pid, &status, 0);
 	current = 0;
+	fault_point("helper reaped");
 	/* what the helper wrote before it ended */
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	fcntl(err[0], F_SETFL, O_NONBLOCK);

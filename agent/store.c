@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 
+#include "fault.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -256,12 +257,14 @@ static int write_atomic(int dirfd, const char *name, const char *text, size_t le
 		}
 		off += (size_t)n;
 	}
+	fault_point("state write, before the rename");
 	if (fsync(fd) < 0 || renameat(dirfd, tmp, dirfd, name) < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	if (fsync(dirfd) < 0)
 		return -errno;
+	fault_point("state write, after the rename");
 	return 0;
 fail:
 	unlinkat(dirfd, tmp, 0);
@@ -398,6 +401,7 @@ int store_audit(struct store *s, const char *id, const char *from, const char *t
 	char now[21];
 	int len;
 
+	fault_point("audit line");
 	syslog(LOG_NOTICE, "operation %s: %s -> %s%s%s", id, from ? from : "(new)", to,
 	       reason && *reason ? ": " : "", reason ? reason : "");
 	len = asprintf(&line, "%s %s %s %s%s%s\n", iso8601_format(time(NULL), now), id,
