@@ -25,6 +25,8 @@ int engine_open(struct engine *en, const struct cli *cli, bool create, struct er
 	if (rc < 0)
 		return rc;
 	rc = store_open(&en->store, cli->state_dir, create, e);
+	if (rc == -ENOENT && !create)
+		rc = 0; /* nothing planned yet: made when something is written */
 	if (rc < 0) {
 		profiles_free(&en->profiles);
 		return rc;

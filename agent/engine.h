@@ -23,7 +23,8 @@ struct engine {
 /* An engine that engine_close() may take before engine_open() ran. */
 #define ENGINE_INIT { .store = { .fd = -1, .ops_fd = -1, .hist_fd = -1, .work_fd = -1 } }
 
-/* Open the configuration, profiles and state directory named by @cli. */
+/* Open the configuration, profiles and state directory named by @cli.
+ * Without @create a missing state directory is left closed (fd -1). */
 int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e);
 void engine_close(struct engine *en);
 

@@ -38,7 +38,7 @@ static unsigned int flag_of(int c)
 
 static const char *option_name(int c)
 {
-	static char buf[48];
+	static char buf[48] = "?";
 
 	for (size_t i = 0; i < ARRAY_SIZE(pattern_opts); i++)
 		if (pattern_opts[i].letter == c)
@@ -49,6 +49,10 @@ static const char *option_name(int c)
 		return "-i/--id";
 	if (c == OPT_PROFILES)
 		return "--profiles";
+	if (c == OPT_NO_AUTO)
+		return "--no-auto-finalize";
+	if (c == OPT_JSON)
+		return "--json";
 	return buf;
 }
 
@@ -82,8 +86,8 @@ int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int 
 		if (c == ':' || c == '?')
 			return cli_option_error(cmd, c, argv);
 		if (!(allowed & flag_of(c))) {
-			say_error("%s: option '%s' does not apply (see mkagent %s --help)", cmd,
-				  argv[optind - 1], cmd);
+			say_error("%s: option %s does not apply (see mkagent %s --help)", cmd,
+				  option_name(c), cmd);
 			return EXIT_USAGE;
 		}
 		if (flag_of(c) != ARG_PATTERNS && (a->given & flag_of(c)) && c != OPT_NO_AUTO &&

@@ -489,7 +489,7 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		say_error("%s: give at least one pattern (-A, -p, -S, -s or -e)", cmd);
 		return EXIT_USAGE;
 	}
-	if (engine_open(&en, cli, true, &e) < 0) {
+	if (engine_open(&en, cli, false, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
@@ -510,6 +510,11 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		return rc;
 	if (now && (guard_reencipher(&op, &v, &e) < 0 ||
 		    engine_check_phase(&en, &op, PHASE_REENCIPHER, NULL, &e) < 0)) {
+		say_error("%s: %s", cmd, e.text);
+		return EXIT_REFUSED;
+	}
+	/* every check passed: now the state directory may be made */
+	if (en.store.fd < 0 && store_open(&en.store, cli->state_dir, true, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
