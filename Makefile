@@ -118,6 +118,13 @@ demo: need-deps
 	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
 	@./selftest/demo
 
+# make stress: a long randomized model check (STRESS_SEQUENCES x STRESS_STEPS).
+STRESS_SEQUENCES ?= 30
+STRESS_STEPS     ?= 60
+stress: need-deps
+	@$(MAKE) --no-print-directory tests
+	./selftest/test-model $(STRESS_SEQUENCES) $(STRESS_STEPS) $${SEED:-$$(date +%s)}
+
 # make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang).
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
@@ -166,6 +173,6 @@ clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo fuzz install clean
+.PHONY: all tests deps need-deps check demo fuzz stress install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)

@@ -8,6 +8,7 @@
  *   simkeys init --store D --hsm H --apqn A --type T --count N [--pin-file F]
  *   simkeys --store D --hsm H reencipher|finalize|cancel|recover|refresh   (a helper)
  *   simkeys verify --store D --hsm H --apqn A
+ *   simkeys --store D --hsm H check PHASE VIOLATIONS-FILE   (the invariants, for tests)
  *
  * As a helper it follows DESIGN §5: the operation comes from MKAGENT_*,
  * reencipher stages a copy under NEW, finalize swaps it in and keeps the
@@ -371,6 +372,62 @@ static int run_phase(const char *phase)
 	return 0;
 }
 
+/*
+ * The safety invariants at the moment a phase starts (DESIGN §3), as the
+ * HSM shows them: I1 before reencipher, I2 before finalize, I3 before
+ * cancel. A violation is appended to @file; the exit status says whether
+ * there was one.
+ */
+static int check(const char *phase, const char *file)
+{
+	struct apqn_list apqns = { 0 };
+	const char *types = getenv("MKAGENT_MK_TYPES");
+	char buf[128], *save = NULL;
+	int bad = 0;
+
+	env_apqns(&apqns);
+	snprintf(buf, sizeof(buf), "%s", types ? types : "");
+	for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		int t = mk_type_from_name(w);
+		struct mkvp want;
+
+		if (t < 0 || !op_has_type(t, &want))
+			continue;
+		for (size_t i = 0; i < apqns.n; i++) {
+			enum reg_state ns = REG_UNKNOWN, cs = REG_UNKNOWN;
+			struct apsim_key nk = { 0 }, ck = { 0 };
+			struct mkvp np = { 0 }, cp = { 0 };
+			const char *why = NULL;
+			char name[APQN_STR_MAX];
+
+			apsim_hsm_read(hsm, apqns.v[i], t, REG_NEW, &ns, &nk);
+			apsim_hsm_read(hsm, apqns.v[i], t, REG_CUR, &cs, &ck);
+			if (reg_state_has_mkvp(ns))
+				apsim_key_mkvp(t, &nk, &np);
+			if (reg_state_has_mkvp(cs))
+				apsim_key_mkvp(t, &ck, &cp);
+			if (!strcmp(phase, "reencipher") && !mkvp_matches(&np, &want))
+				why = "I1: reencipher while NEW does not hold the new key";
+			else if (!strcmp(phase, "finalize") && !mkvp_matches(&cp, &want))
+				why = "I2: finalize while CUR does not hold the new key";
+			else if (!strcmp(phase, "cancel") && mkvp_matches(&cp, &want))
+				why = "I3: cancel while CUR holds the new key";
+			if (why) {
+				FILE *f = fopen(file, "a");
+
+				if (f) {
+					fprintf(f, "%s %s on %s (%s)\n", getenv("MKAGENT_OP_ID"), why,
+						apqn_format(apqns.v[i], name), w);
+					fclose(f);
+				}
+				bad++;
+			}
+		}
+	}
+	apqn_list_free(&apqns);
+	return bad ? 1 : 0;
+}
+
 static int init(const char *apqn, const char *type, int count, const char *pin_file)
 {
 	struct apqn_list apqns = { 0 };
@@ -504,5 +561,7 @@ int main(int argc, char **argv)
 		return init(apqn, type, count, pin_file);
 	if (!strcmp(cmd, "verify"))
 		return verify(apqn);
+	if (!strcmp(cmd, "check"))
+		return optind + 2 < argc ? check(argv[optind + 1], argv[optind + 2]) : 2;
 	return run_phase(cmd);
 }

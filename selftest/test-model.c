@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A randomized model check (seeded, reproducible): random sequences of
+ * TKE actions (load, partial load, activate, clear, wrong key), APQNs going
+ * offline and check-stopped, helpers failing or asking to wait (exit 75),
+ * agent restarts (SIGKILL) and a person's commands, against the real agent
+ * under apsim. The consumer's helper checks the invariants at the moment
+ * every phase starts (I1 reencipher, I2 finalize, I3 cancel); at the end
+ * every operation still exists (I8) and none in planned or reenciphering
+ * has a new key active (I5).
+ *
+ *   test-model [SEQUENCES [STEPS [SEED]]]      (make check: 3 x 25)
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+static char violations[4200], fail_flag[4200], later_flag[4200], agent_log[4200];
+static pid_t agent;
+static char *ids[256];
+static int nids;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void start(void)
+{
+	agent = fork();
+	if (agent == 0) {
+		int fd = open(agent_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(build_path("agent/mkagent"), "mkagent", "-v", "debug", "daemon", NULL);
+		_exit(127);
+	}
+	sleep_ms(150);
+}
+
+static void stop(int sig)
+{
+	kill(agent, sig);
+	waitpid(agent, NULL, 0);
+}
+
+static const char *const actions[] = {
+	"plan",	      "load",	    "load partial", "load wrong", "activate",   "clear",
+	"offline",    "online",	    "chkstop",	    "unchkstop",  "helper fails", "helper waits",
+	"helper ok",  "restart",    "reencipher",   "finalize",   "cancel",	    "wait",
+};
+
+/* The newest operation that is not over, or NULL. */
+static const char *live_op(void)
+{
+	for (int i = nids - 1; i >= 0; i--) {
+		const char *st = op_field(ids[i], "state");
+
+		if (!streq(st, "finalized") && !streq(st, "canceled"))
+			return ids[i];
+	}
+	return NULL;
+}
+
+static void step(int a, struct apsim_key *k, struct apsim_key *wrong)
+{
+	struct apqn q = EP11[rand() % 2];
+	struct run_result r;
+	const char *id = live_op();
+	char hex[MKVP_STR_MAX];
+
+	switch (a) {
+	case 0: /* plan, when nothing is live (I4 would refuse) */
+		if (id || nids >= 256)
+			return;
+		apsim_random_key(MK_EP11, k);
+		hex_of(MK_EP11, k, hex);
+		mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "guarded", NULL);
+		if (created_id(r.out))
+			ids[nids++] = strdup(created_id(r.out));
+		run_result_free(&r);
+		return;
+	case 1:
+		apsim_load(sim, q, MK_EP11, k);
+		return;
+	case 2:
+		apsim_load_part(sim, q, MK_EP11, k);
+		return;
+	case 3:
+		apsim_load(sim, q, MK_EP11, wrong);
+		return;
+	case 4:
+		apsim_activate(sim, q, MK_EP11);
+		return;
+	case 5:
+		apsim_clear_new(sim, q, MK_EP11);
+		return;
+	case 6:
+	case 7:
+		apsim_set_online(sim, q, a == 7);
+		return;
+	case 8:
+	case 9:
+		apsim_set_chkstop(sim, q, a == 8);
+		return;
+	case 10:
+		write_text(fail_flag, 0644, "1\n");
+		return;
+	case 11:
+		write_text(later_flag, 0644, "1\n");
+		return;
+	case 12:
+		unlink(fail_flag);
+		unlink(later_flag);
+		return;
+	case 13:
+		stop(SIGKILL);
+		start();
+		return;
+	case 14:
+	case 15:
+	case 16:
+		if (!id)
+			return;
+		mk(&r, actions[a], "-i", id, NULL);
+		run_result_free(&r);
+		return;
+	default:
+		sleep_ms(1000);
+	}
+}
+
+/* I5: an operation still planned or re-enciphering with its new key
+ * active on some APQN (the agent should have put it in error). */
+static bool new_key_active(const char *id)
+{
+	const char *st = op_field(id, "state");
+	struct mkvp want;
+
+	if (!streq(st, "planned") && !streq(st, "reenciphering"))
+		return false;
+	if (mkvp_parse_cli(MK_EP11, op_field(id, "ep11"), &want, NULL) < 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		struct apsim_key cur;
+		struct mkvp p;
+
+		if (apsim_get_key(sim, EP11[i], MK_EP11, REG_CUR, &cur) == 0) {
+			apsim_key_mkvp(MK_EP11, &cur, &p);
+			if (mkvp_matches(&p, &want)) {
+				diag("operation %s is %s with its new key active on APQN %d", id, st, i);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	int sequences = argc > 1 ? atoi(argv[1]) : 3, steps = argc > 2 ? atoi(argv[2]) : 25;
+	unsigned int seed = argc > 3 ? (unsigned int)atoi(argv[3]) : 20261122;
+	char script[4200], exec[8400], conf[4200], *text;
+	struct apsim_key k, wrong;
+	int total = 0, lost = 0, early = 0;
+
+	fixture_setup(argv);
+	snprintf(violations, sizeof(violations), "%s/violations", tmp);
+	snprintf(fail_flag, sizeof(fail_flag), "%s/helper-fails", tmp);
+	snprintf(later_flag, sizeof(later_flag), "%s/helper-waits", tmp);
+	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", tmp);
+	snprintf(script, sizeof(script), "%s/guarded", tmp);
+	write_text(script, 0755,
+		   "#!/bin/sh\n"
+		   "%s --store %s --hsm %s check \"$1\" %s\n"
+		   "[ -f %s ] && { echo 'told to fail' >&2; exit 1; }\n"
+		   "[ -f %s ] && { echo 'told to wait' >&2; exit 75; }\n"
+		   "exec %s --store %s --hsm %s \"$1\"\n",
+		   simkeys, ep11_store, apsim_hsm_dir(sim), violations, fail_flag, later_flag, simkeys,
+		   ep11_store, apsim_hsm_dir(sim));
+	snprintf(exec, sizeof(exec), "%s", script);
+	write_profile("guarded", "ep11", false, exec, NULL);
+	snprintf(conf, sizeof(conf), "%s/model.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	srand(seed);
+	diag("seed %u, %d sequences of %d steps", seed, sequences, steps);
+	apsim_random_key(MK_EP11, &wrong);
+	apsim_random_key(MK_EP11, &k);
+	start();
+	for (int s = 0; s < sequences; s++) {
+		step(0, &k, &wrong);
+		for (int i = 0; i < steps; i++, total++) {
+			int a = rand() % (int)(sizeof(actions) / sizeof(actions[0]));
+
+			step(a, &k, &wrong);
+			sleep_ms(150);
+		}
+		/* the sequence ends: everything usable, the agent has its say */
+		unlink(fail_flag);
+		unlink(later_flag);
+		for (int i = 0; i < 2; i++) {
+			apsim_set_chkstop(sim, EP11[i], false);
+			apsim_set_online(sim, EP11[i], true);
+		}
+		sleep_ms(2500);
+		{
+			const char *id = live_op();
+			struct run_result r;
+
+			if (id) {
+				early += new_key_active(id);
+				mk(&r, "cancel", "-i", id, NULL);
+				run_result_free(&r);
+			}
+		}
+	}
+	stop(SIGTERM);
+	for (int i = 0; i < nids; i++) {
+		const char *st = op_field(ids[i], "state");
+
+		lost += !st[0];
+	}
+	text = read_text(violations);
+	diag("%d sequences, %d steps, %d operations, %s", sequences, total, nids,
+	     text && *text ? "violations:" : "0 violations");
+	if (text && *text)
+		diag("%s", text);
+	ok(!text || !*text, "no phase started against the invariants I1-I3 (%d steps)", total);
+	is_int(lost, 0, "I8: every operation is still there, live or in history");
+	is_int(early, 0, "I5: no operation stays planned or re-enciphering with a new key active");
+	ok(nids >= sequences, "each sequence planned an operation (%d)", nids);
+	free(text);
+	apsim_free(sim);
+	return done_testing();
+}
