@@ -125,6 +125,16 @@ stress: need-deps
 	@$(MAKE) --no-print-directory tests
 	./selftest/test-model $(STRESS_SEQUENCES) $(STRESS_STEPS) $${SEED:-$$(date +%s)}
 
+# make memcheck: the unit tests under valgrind, failing on any error or leak.
+MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent
+memcheck: need-deps
+	@$(MAKE) --no-print-directory tests
+	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory deps DEB_PKGS=valgrind
+	@for t in $(MEMCHECK_TESTS); do \
+		valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
+			./selftest/$$t >/dev/null || { echo "memcheck: $$t failed"; exit 1; }; \
+		echo "memcheck: $$t: no errors, no leaks"; done
+
 # make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang).
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
@@ -173,6 +183,6 @@ clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo fuzz stress install clean
+.PHONY: all tests deps need-deps check demo fuzz stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)
