@@ -33,6 +33,14 @@
 #include "uevent.h"
 
 #define RETRY_MAX_S 3600
+/*
+ * uevents come in bursts (a card with 85 domains going online). The first
+ * event of a burst is acted on at once; the rest are read together once the
+ * burst settles (no event for SETTLE_MS), or every BURST_MAX_MS while it
+ * goes on.
+ */
+#define SETTLE_MS 50
+#define BURST_MAX_MS 1000
 
 struct tracked {
 	char id[OP_ID_LEN + 1];
@@ -43,6 +51,7 @@ struct tracked {
 	bool seen;
 	bool reaped;	    /* its worker just ended */
 	enum op_state spawned_in; /* the state its worker started from */
+	struct apqn_list apqns;	  /* for matching uevents without reading files */
 	long long retry_at; /* ms, 0: none */
 	int backoff_s;
 	char last_event[32];
@@ -60,6 +69,7 @@ struct agent {
 	struct tracked *ops;
 	size_t nops;
 	long long next_poll; /* ms, 0: not scheduled */
+	long long settle_at, burst_start; /* ms, 0: no burst */
 	unsigned long passes;
 };
 
@@ -275,6 +285,9 @@ static void reconcile(struct agent *ag)
 		if (!t)
 			continue;
 		t->seen = true;
+		if (!t->apqns.n)
+			for (size_t j = 0; j < op->apqns.n; j++)
+				apqn_list_add(&t->apqns, op->apqns.v[j]);
 		if (t->reaped && op->state == t->spawned_in && op->state != OP_ERROR) {
 			/* the step could not go on (exit 75, a check): back off */
 			retry_later(ag, t);
@@ -299,10 +312,12 @@ static void reconcile(struct agent *ag)
 	}
 	/* forget operations that ended or went away */
 	for (size_t i = 0; i < ag->nops;) {
-		if (!ag->ops[i].seen && !ag->ops[i].worker)
+		if (!ag->ops[i].seen && !ag->ops[i].worker) {
+			apqn_list_free(&ag->ops[i].apqns);
 			ag->ops[i] = ag->ops[--ag->nops];
-		else
+		} else {
 			i++;
+		}
 	}
 	if (want.n && view_read(&v, &want, sym ? ag->en.cfg.query_helper : NULL, &e) < 0)
 		log_error("%s", e.text);
@@ -350,6 +365,8 @@ static void arm_timer(struct agent *ag)
 	} else {
 		ag->next_poll = 0;
 	}
+	if (ag->settle_at && (!when || ag->settle_at < when))
+		when = ag->settle_at;
 	if (when) {
 		long long d = when > now ? when - now : 1;
 
@@ -378,8 +395,6 @@ static void on_timer(struct agent *ag)
 
 static void mark_apqns(struct agent *ag, const struct uevent *u)
 {
-	struct op_list ops = { 0 };
-
 	if (u->devtype == AP_DEV_ROOT) {
 		if (!u->bindings_complete && !u->initscan_done)
 			return;
@@ -393,21 +408,15 @@ static void mark_apqns(struct agent *ag, const struct uevent *u)
 	/* read mkvps after bind, not on add */
 	if (streq(u->action, "add"))
 		return;
-	if (store_list(&ag->en.store, &ops, NULL, NULL) < 0)
-		return;
-	for (size_t i = 0; i < ops.n; i++) {
-		struct tracked *t;
-		bool hit = false;
+	for (size_t i = 0; i < ag->nops; i++) {
+		struct tracked *t = &ag->ops[i];
 
-		for (size_t j = 0; j < ops.v[i].apqns.n; j++) {
-			struct apqn a = ops.v[i].apqns.v[j];
+		for (size_t j = 0; j < t->apqns.n && !t->dirty; j++) {
+			struct apqn a = t->apqns.v[j];
 
-			hit |= u->devtype == AP_DEV_QUEUE ? apqn_eq(a, u->apqn) : a.card == u->card;
+			t->dirty = u->devtype == AP_DEV_QUEUE ? apqn_eq(a, u->apqn) : a.card == u->card;
 		}
-		if (hit && !op_state_terminal(ops.v[i].state) && (t = track(ag, ops.v[i].id)))
-			t->dirty = true;
 	}
-	op_list_free(&ops);
 }
 
 static void on_udev(struct agent *ag)
@@ -562,6 +571,8 @@ static void teardown(struct agent *ag)
 	if (ag->udev)
 		udev_unref(ag->udev);
 	kuevent_close(&ag->ksrc);
+	for (size_t i = 0; i < ag->nops; i++)
+		apqn_list_free(&ag->ops[i].apqns);
 	free(ag->ops);
 	engine_close(&ag->en);
 }
@@ -633,6 +644,8 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	}
 	while (!ag.stop) {
 		struct epoll_event ev[8];
+		bool only_uevents = true, got_uevent = false;
+		long long now;
 		int n;
 
 		arm_timer(&ag);
@@ -640,12 +653,14 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
+			only_uevents &= ev[i].data.u32 == TAG_UEVENT;
 			switch (ev[i].data.u32) {
 			case TAG_UEVENT:
 				if (ag.mon)
 					on_udev(&ag);
 				else
 					on_kernel(&ag);
+				got_uevent = true;
 				break;
 			case TAG_TIMER:
 				on_timer(&ag);
@@ -657,6 +672,19 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 				on_inotify(&ag);
 				break;
 			}
+		}
+		now = now_ms();
+		if (got_uevent) {
+			bool leading = !ag.burst_start;
+			bool capped = !leading && now - ag.burst_start >= BURST_MAX_MS;
+
+			ag.settle_at = now + SETTLE_MS;
+			if (leading || capped)
+				ag.burst_start = now;
+			else if (only_uevents)
+				continue; /* read with the rest of the burst */
+		} else if (ag.burst_start && now >= ag.settle_at) {
+			ag.burst_start = ag.settle_at = 0; /* the burst settled */
 		}
 		if (!ag.stop)
 			reconcile(&ag);
