@@ -72,17 +72,20 @@ static void load_slots(void)
 		fclose(f);
 }
 
-static bool read_line(char *buf, size_t size, bool secret)
+/* Like getpass(): echo off (flushing what was typed ahead) before the
+ * prompt, so an answer to the prompt is never lost. */
+static bool read_line(const char *prompt, char *buf, size_t size, bool secret)
 {
 	struct termios old, quiet;
 	bool tty = isatty(0) && tcgetattr(0, &old) == 0;
 
-	fflush(stdout);
 	if (secret && tty) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(0, TCSAFLUSH, &quiet);
 	}
+	fputs(prompt, stdout);
+	fflush(stdout);
 	if (!fgets(buf, (int)size, stdin))
 		buf[0] = '\0';
 	if (secret && tty) {
@@ -239,8 +242,10 @@ static bool login_all(const struct op *op)
 	for (int i = 0; i < nslots; i++) {
 		if (!slots[i].present || !affects(&slots[i], op))
 			continue;
-		printf("Enter the USER PIN for slot %d: ", slots[i].id);
-		read_line(pin, sizeof(pin), true);
+		char prompt[64];
+
+		snprintf(prompt, sizeof(prompt), "Enter the USER PIN for slot %d: ", slots[i].id);
+		read_line(prompt, pin, sizeof(pin), true);
 		if (!pin_ok(&slots[i], pin)) {
 			memset(pin, 0, sizeof(pin));
 			fprintf(stderr, "Failed to login to slot %d: CKR_PIN_INCORRECT\n", slots[i].id);
@@ -282,10 +287,10 @@ static int reencipher(struct op *op)
 		missing = true;
 	}
 	if (missing) {
-		printf("ATTENTION: If you start a concurrent master key change operation while not all "
-		       "expected tokens are present, the key objects of those tokens may be lost, if the "
-		       "token would be affected by the master key change. Continue [y/N]? ");
-		read_line(answer, sizeof(answer), false);
+		read_line("ATTENTION: If you start a concurrent master key change operation while not all "
+			  "expected tokens are present, the key objects of those tokens may be lost, if the "
+			  "token would be affected by the master key change. Continue [y/N]? ",
+			  answer, sizeof(answer), false);
 		if (answer[0] != 'y' && answer[0] != 'Y') {
 			fprintf(stderr, "Operation aborted.\n");
 			return 1;
