@@ -142,21 +142,12 @@ int main(int argc, char **argv)
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
 	setenv("MKAGENT_CONFIG", conf, 1);
 	snprintf(log_path, sizeof(log_path), "%s/agent.log", tmp);
-	agent = fork();
-	if (agent == 0) {
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(build_path("agent/mkagent"), "mkagent", "daemon", NULL);
-		_exit(127);
-	}
+	agent = agent_start(NULL, log_path, false, 0);
 	say("system", "mkagent daemon started (poll-interval 1 s for the demo; 30 s by default)");
 	pause_ms(500);
 	rc |= change("CCA AES", CCA, 3, MK_CCA_AES, "-A", "08.0033,09.0033,0b.0033", cca_store);
 	rc |= change("EP11", EP11, 2, MK_EP11, "-e", "0a.0033,0c.0033", ep11_store);
-	kill(agent, SIGTERM);
-	waitpid(agent, NULL, 0);
+	agent_stop(agent, SIGTERM);
 	follow();
 	printf("\n%s\n", rc ? "The demo FAILED." :
 			      "Done: every key of every consumer verified under the new master keys.");

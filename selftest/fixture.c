@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "fixture.h"
@@ -246,4 +248,42 @@ bool wait_state(const char *id, const char *want, int ms, void (*tick)(void))
 	}
 	diag("operation %s is '%s', not '%s'", id, op_field(id, "state"), want);
 	return false;
+}
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms)
+{
+	char path[4096];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s", binary ? binary : build_path("agent/mkagent"));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0600) : open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (debug)
+			execl(path, "mkagent", "-v", "debug", "daemon", NULL);
+		else
+			execl(path, "mkagent", "daemon", NULL);
+		_exit(127);
+	}
+	sleep_ms(settle_ms);
+	return pid;
+}
+
+void agent_stop(pid_t pid, int sig)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	waitpid(pid, NULL, 0);
 }

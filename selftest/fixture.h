@@ -7,6 +7,8 @@
 #include "apsim.h"
 #include "run.h"
 
+#include <sys/types.h>
+
 #define PIN "7391-secret-PIN"
 
 extern struct apsim *sim;
@@ -27,6 +29,12 @@ char *created_id(const char *out);
 int verify_store(const char *store, struct apqn a, char *out, size_t size);
 void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin);
 void write_profile(const char *name, const char *types, bool pin, const char *exec, const char *extra);
+/* Start @binary (NULL: agent/mkagent) as `mkagent [-v debug] daemon`, its
+ * output appended to @log (NULL: /dev/null); give it @settle_ms to listen. */
+pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms);
+/* Send @sig to the agent and reap it. */
+void agent_stop(pid_t pid, int sig);
+void sleep_ms(int ms);
 /* A key of [operation] (state, reason, ...) from the live or archived
  * file of @id, "" when none. */
 const char *op_field(const char *id, const char *key);

@@ -20,13 +20,6 @@
 static char world[4096], bin[4200], zkeydir[4200];
 static pid_t agent;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void sha_hex(const char *s, char *out)
 {
 	unsigned char md[32];
@@ -152,16 +145,7 @@ static void start_agent(void)
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
 	setenv("MKAGENT_CONFIG", conf, 1);
 	snprintf(log, sizeof(log), "%s/agent.log", tmp);
-	agent = fork();
-	if (agent == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(build_path("agent/mkagent"), "mkagent", "-v", "debug", "daemon", NULL);
-		_exit(127);
-	}
-	sleep_ms(300);
+	agent = agent_start(NULL, log, true, 300);
 }
 
 static char *plan_real(const char *apqns, const char *opt1, const char *p1, const char *opt2,
@@ -322,8 +306,7 @@ int main(int argc, char **argv)
 	ep11_cycle();
 	token_missing();
 	early();
-	kill(agent, SIGTERM);
-	waitpid(agent, NULL, 0);
+	agent_stop(agent, SIGTERM);
 	if (tap_exit_status())
 		diag("agent log: %s/agent.log", tmp);
 	apsim_free(sim);

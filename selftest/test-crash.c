@@ -20,39 +20,25 @@
 
 static char fault_log[4200], conf[4200], agent_log[4200];
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static pid_t start(const char *binary, int kill_at)
 {
-	pid_t pid = fork();
+	char n[16];
+	pid_t pid;
 
-	if (pid == 0) {
-		int fd = open(agent_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		char n[16];
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		snprintf(n, sizeof(n), "%d", kill_at);
-		if (kill_at) {
-			setenv("MKAGENT_FAULT_KILL_AT", n, 1);
-			setenv("MKAGENT_FAULT_LOG", fault_log, 1);
-		}
-		execl(binary, "mkagent", "-v", "debug", "daemon", NULL);
-		_exit(127);
+	snprintf(n, sizeof(n), "%d", kill_at);
+	if (kill_at) {
+		setenv("MKAGENT_FAULT_KILL_AT", n, 1);
+		setenv("MKAGENT_FAULT_LOG", fault_log, 1);
 	}
-	sleep_ms(200);
+	pid = agent_start(binary, agent_log, true, 200);
+	unsetenv("MKAGENT_FAULT_KILL_AT");
+	unsetenv("MKAGENT_FAULT_LOG");
 	return pid;
 }
 
 static void stop(pid_t pid)
 {
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	agent_stop(pid, SIGTERM);
 }
 
 static bool died(pid_t pid)

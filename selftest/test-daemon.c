@@ -19,34 +19,15 @@
 static char conf_fast[4096], conf_slow[4096], notify_log[4096], daemon_log[4096];
 static pid_t agent;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void start_agent(const char *conf)
 {
 	setenv("MKAGENT_CONFIG", conf, 1);
-	agent = fork();
-	if (agent == 0) {
-		int fd = open(daemon_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(build_path("agent/mkagent"), "mkagent", "-v", "debug", "daemon", NULL);
-		_exit(127);
-	}
-	sleep_ms(300); /* listening */
+	agent = agent_start(NULL, daemon_log, true, 300);
 }
 
 static void stop_agent(int sig)
 {
-	if (agent <= 0)
-		return;
-	kill(agent, sig);
-	waitpid(agent, NULL, 0);
+	agent_stop(agent, sig);
 	agent = 0;
 	sleep_ms(100);
 }

@@ -20,13 +20,6 @@
 
 static char fs[4200], filler[4300];
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void fill(void)
 {
 	char block[4096] = { 0 };
@@ -95,24 +88,14 @@ int main(int argc, char **argv)
 	}
 	free(after);
 
-	agent = fork();
-	if (agent == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(build_path("agent/mkagent"), "mkagent", "daemon", NULL);
-		_exit(127);
-	}
-	sleep_ms(2500);
+	agent = agent_start(NULL, NULL, false, 2500);
 	after = file_of(id);
 	ok(after && streq(before, after) && streq(op_field(id, "state"), "planned"),
 	   "the agent cannot write either: the operation stays planned, intact");
 	free(after);
 	unlink(filler);
 	ok(wait_state(id, "reenciphered", 20000, NULL), "room again: the agent, retrying, goes on by itself");
-	kill(agent, SIGTERM);
-	waitpid(agent, NULL, 0);
+	agent_stop(agent, SIGTERM);
 
 	if (mount(NULL, fs, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {
 		char *was = file_of(id);

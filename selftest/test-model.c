@@ -27,31 +27,14 @@ static pid_t agent;
 static char *ids[256];
 static int nids;
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void start(void)
 {
-	agent = fork();
-	if (agent == 0) {
-		int fd = open(agent_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(build_path("agent/mkagent"), "mkagent", "-v", "debug", "daemon", NULL);
-		_exit(127);
-	}
-	sleep_ms(150);
+	agent = agent_start(NULL, agent_log, true, 150);
 }
 
 static void stop(int sig)
 {
-	kill(agent, sig);
-	waitpid(agent, NULL, 0);
+	agent_stop(agent, sig);
 }
 
 static const char *const actions[] = {
