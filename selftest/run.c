@@ -219,7 +219,8 @@ char *snapshot_dir(const char *dir)
 	walk_listing = &l;
 	walk_root = dir;
 	nftw(dir, walk_one, 16, FTW_PHYS);
-	qsort(l.lines, l.n, sizeof(char *), str_cmp);
+	if (l.n)
+		qsort(l.lines, l.n, sizeof(char *), str_cmp);
 	for (size_t i = 0; i < l.n; i++)
 		len += strlen(l.lines[i]);
 	out = calloc(1, len + 1);
