@@ -144,12 +144,8 @@ static int transition(struct engine *en, struct op *op, enum op_state to, const 
 
 	op->state = to;
 	op->updated = time(NULL);
-	if (to == OP_ERROR)
-		op_set_reason(op, "%s", reason ? reason : "");
-	else if (reason)
-		op_set_reason(op, "%s", reason);
-	else if (to != OP_ERROR)
-		op->reason[0] = '\0';
+	/* a reason says why the operation is where it is; leaving clears it */
+	op_set_reason(op, "%s", reason ? reason : "");
 	rc = op_state_terminal(to) ? store_archive(&en->store, op, e) : store_write(&en->store, op, e);
 	if (rc < 0) {
 		op->state = from;

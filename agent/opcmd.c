@@ -639,13 +639,50 @@ int cmd_cancel(const struct cli *cli, int argc, char **argv)
 
 /* ---- helper: one phase of one profile ---- */
 
+/* The check of @ph's own command, then @ph of @profile alone. */
+static int helper_step(const char *cmd, struct engine *en, struct op *op, const char *profile,
+		       enum phase ph)
+{
+	_cleanup_(view_free) struct view v = { 0 };
+	struct op_profile *opp = op_find_profile(op, profile);
+	struct errmsg e;
+	int rc;
+
+	if (!opp || opp->phase[ph] == PS_NONE) {
+		say_error("%s: operation %s has %s", cmd, op->id,
+			  opp ? "no such phase for this profile" : "no such profile");
+		return EXIT_REFUSED;
+	}
+	rc = read_view(cmd, en, op, &v);
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	if (ph == PHASE_REENCIPHER)
+		rc = guard_reencipher(op, &v, &e);
+	else if (ph == PHASE_FINALIZE)
+		rc = guard_finalize(op, &v, &e);
+	else if (ph == PHASE_CANCEL)
+		rc = guard_cancel(op, &v, nothing_reenciphered(op), &e);
+	if (rc == 0)
+		rc = engine_check_phase(en, op, ph, profile, &e);
+	if (rc < 0) {
+		say_error("%s: operation %s: %s", cmd, op->id, e.text);
+		return EXIT_REFUSED;
+	}
+	opp->phase[ph] = PS_PENDING; /* run again by hand even when done: helpers are idempotent */
+	if (engine_run_phase(en, op, ph, profile, &e) != PHASE_ALL_DONE) {
+		say_error("%s: operation %s: %s", cmd, op->id, e.text);
+		return EXIT_REFUSED;
+	}
+	printf("Profile %s: %s done for operation '%s'.\n", profile, phase_name(ph), op->id);
+	return EXIT_OK;
+}
+
 int cmd_helper(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
 	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
-	_cleanup_(view_free) struct view v = { 0 };
 	const char *profile, *cmd = "helper";
-	struct op_profile *opp;
 	struct errmsg e;
 	struct held h;
 	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, argc, argv, &a);
@@ -673,41 +710,7 @@ int cmd_helper(const struct cli *cli, int argc, char **argv)
 	rc = hold_op(cmd, &en, a.id, &h);
 	if (rc >= 0)
 		return rc;
-	opp = op_find_profile(&h.op, profile);
-	if (!opp || opp->phase[ph] == PS_NONE) {
-		say_error("%s: operation %s has %s", cmd, a.id,
-			  opp ? "no such phase for this profile" : "no such profile");
-		held_release(&h);
-		return EXIT_REFUSED;
-	}
-	rc = read_view(cmd, &en, &h.op, &v);
-	if (rc < 0) {
-		rc = 0;
-		if (ph == PHASE_REENCIPHER)
-			rc = guard_reencipher(&h.op, &v, &e);
-		else if (ph == PHASE_FINALIZE)
-			rc = guard_finalize(&h.op, &v, &e);
-		else if (ph == PHASE_CANCEL)
-			rc = guard_cancel(&h.op, &v, nothing_reenciphered(&h.op), &e);
-		if (rc == 0)
-			rc = engine_check_phase(&en, &h.op, ph, profile, &e);
-		if (rc < 0) {
-			say_error("%s: operation %s: %s", cmd, a.id, e.text);
-			rc = EXIT_REFUSED;
-		} else {
-			opp->phase[ph] = PS_PENDING;
-			switch (engine_run_phase(&en, &h.op, ph, profile, &e)) {
-			case PHASE_ALL_DONE:
-				printf("Profile %s: %s done for operation '%s'.\n", profile,
-				       phase_name(ph), a.id);
-				rc = EXIT_OK;
-				break;
-			default:
-				say_error("%s: operation %s: %s", cmd, a.id, e.text);
-				rc = EXIT_REFUSED;
-			}
-		}
-	}
+	rc = helper_step(cmd, &en, &h.op, profile, ph);
 	held_release(&h);
 	return rc;
 }
