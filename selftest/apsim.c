@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "apsim.h"
+#include "run.h"
 
 #define AP_FUNC_MEX4K 0x80000000u
 #define AP_FUNC_CRT4K 0x40000000u
@@ -94,19 +94,6 @@ static int write_file(const char *path, const char *text)
 	if (fclose(f) || rename(tmp, path))
 		return -errno;
 	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static struct sim_queue *find_queue(const struct apsim *sim, struct apqn a)
@@ -422,7 +409,8 @@ int apsim_set_module(struct apsim *sim, const char *name, const char *state)
 
 	snprintf(dir, sizeof(dir), "%s/module/%s", sim->sys, name);
 	snprintf(file, sizeof(file), "%s/initstate", dir);
-	rm_rf(dir);
+	if (access(dir, F_OK) == 0)
+		remove_tree(dir);
 	if (!state)
 		return 0;
 	if (mkdir(dir, 0755) < 0)

@@ -152,12 +152,7 @@ int main(int argc, char **argv)
 	printf("\n%s\n", rc ? "The demo FAILED." :
 			      "Done: every key of every consumer verified under the new master keys.");
 	apsim_free(sim);
-	{
-		char cmd[4200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd) != 0)
-			rc = 1;
-	}
+	if (remove_tree(tmp) < 0)
+		rc = 1;
 	return rc;
 }

@@ -259,3 +259,19 @@ bool dir_contains(const char *dir, const char *needle)
 	nftw(dir, grep_one, 16, FTW_PHYS);
 	return needle_found;
 }
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int remove_tree(const char *path)
+{
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+		return 0;
+	diag("cannot remove %s: %s", path, strerror(errno));
+	return -1;
+}

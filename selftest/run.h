@@ -33,5 +33,7 @@ void write_text(const char *path, int mode, const char *fmt, ...) __attribute__(
 char *snapshot_dir(const char *dir);
 /* The whole content of @path, or NULL. */
 char *read_text(const char *path);
+/* rm -rf @path, without a shell; 0 or -1 with a diagnostic. */
+int remove_tree(const char *path);
 /* Whether @needle occurs in any file under @dir. */
 bool dir_contains(const char *dir, const char *needle);

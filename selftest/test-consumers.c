@@ -202,9 +202,11 @@ static void ep11_cycle(void)
 					      "zkey/volumes/_dev_dasdd1.skey" };
 
 	/* the KMIP plugin moves to the EP11 APQNs */
-	snprintf(path, sizeof(path), "rm -rf %s/kms/identity.skey %s/kms/wrapping.skey", zkeydir, zkeydir);
-	if (system(path) != 0)
-		bail_out("rm");
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/kms/%s.skey", zkeydir, i ? "wrapping" : "identity");
+		if (remove_tree(path) < 0)
+			bail_out("cannot remove %s", path);
+	}
 	store("zkey/kms/identity.skey", EP11[0], "ep11", 1);
 	store("zkey/kms/wrapping.skey", EP11[0], "ep11", 1);
 	snprintf(path, sizeof(path), "%s/kms/apqns", zkeydir);

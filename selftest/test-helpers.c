@@ -70,13 +70,7 @@ int main(void)
 	pin_file("reads systemd credentials first", "from-systemd\n", NULL, "ep11");
 	unsetenv("CREDENTIALS_DIRECTORY");
 
-	{
-		char cmd[4200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
-		if (system(cmd) != 0)
-			diag("cannot remove %s", base);
-	}
+	remove_tree(base);
 	free(dir);
 	free(base);
 	return done_testing();

@@ -48,9 +48,7 @@ int main(void)
 	}
 	snprintf(path, sizeof(path), "%s/usr/libexec/mkagent/mkagent-pin-file.c", dest);
 	ok(access(path, F_OK) != 0, "but no helper source");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dest);
-	if (system(cmd) != 0)
-		diag("cannot remove %s", dest);
+	remove_tree(dest);
 	free(dest);
 	return done_testing();
 }

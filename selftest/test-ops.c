@@ -493,12 +493,6 @@ int main(int argc, char **argv)
 	pin_nowhere();
 	plan_race();
 	apsim_free(sim);
-	{
-		char cmd[4200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-		if (system(cmd) != 0)
-			diag("cannot remove %s", tmp);
-	}
+	remove_tree(tmp);
 	return done_testing();
 }

@@ -48,9 +48,7 @@ int main(void)
 		}
 		is_int(system(cmd), 0, "systemd-analyze verify passes on etc/mkagent.service");
 	}
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	if (system(cmd) != 0)
-		diag("cannot remove %s", root);
+	remove_tree(root);
 	free(shipped);
 	return done_testing();
 }

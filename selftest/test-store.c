@@ -121,13 +121,7 @@ int main(void)
 	run_result_free(&r);
 
 	store_close(&s);
-	{
-		char cmd[4200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			diag("cannot remove %s", dir);
-	}
+	remove_tree(dir);
 	free(before);
 	free(after);
 	return done_testing();
