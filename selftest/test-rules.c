@@ -49,6 +49,7 @@ int main(void)
 		is_int(system(cmd), 0, "systemd-analyze verify passes on etc/mkagent.service");
 	}
 	remove_tree(root);
+	free(root);
 	free(shipped);
 	return done_testing();
 }
