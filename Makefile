@@ -135,30 +135,41 @@ memcheck: need-deps
 			./selftest/$$t >/dev/null || { echo "memcheck: $$t failed"; exit 1; }; \
 		echo "memcheck: $$t: no errors, no leaks"; done
 
-# make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang).
+# make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang);
+# make -j6 fuzz runs the six side by side. The log of each is in selftest/fuzz/work/.
 FUZZ_PKGS    := clang libclang-rt-14-dev
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES   := mkvps opfile config profile uevent values
+FUZZ_ID_mkvps := 1
+FUZZ_ID_opfile := 2
+FUZZ_ID_config := 3
+FUZZ_ID_profile := 4
+FUZZ_ID_uevent := 5
+FUZZ_ID_values := 6
 FUZZ_SRCS    := agent/apqn.c agent/mkvp.c agent/mkvps.c agent/mktype.c agent/errmsg.c \
 	agent/op.c agent/fileio.c agent/config.c agent/profile.c agent/uevent.c
 
-fuzz:
+fuzz: $(addprefix fuzz-,$(FUZZ_NAMES))
+
+fuzz-deps:
 	@missing=$$(for p in $(FUZZ_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || printf '%s ' $$p; done); \
 	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
-	@mkdir -p selftest/fuzz/work selftest/fuzz/crashes
-	@i=0; for name in $(FUZZ_NAMES); do i=$$((i + 1)); \
-		clang -g -O1 -std=gnu11 -D_GNU_SOURCE -DFUZZ_TARGET=$$i \
-			-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-			-o selftest/fuzz/work/fuzz-$$name selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih || exit 1; \
-		mkdir -p selftest/fuzz/work/corpus-$$name; \
-		cp selftest/fuzz/corpus/$$name/* selftest/fuzz/work/corpus-$$name/; \
-		echo "fuzz-$$name: $(FUZZ_SECONDS) s"; \
-		selftest/fuzz/work/fuzz-$$name -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			-artifact_prefix=selftest/fuzz/crashes/$$name- \
-			selftest/fuzz/work/corpus-$$name 2>&1 | \
-			grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY' || exit 1; \
-	done
+
+# One rule per target, so `make -j6 fuzz` runs them side by side.
+$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
+	@mkdir -p selftest/fuzz/work/corpus-$* selftest/fuzz/crashes
+	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE \
+		-DFUZZ_TARGET=$(FUZZ_ID_$*) \
+		-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
+		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih
+	@cp selftest/fuzz/corpus/$*/* selftest/fuzz/work/corpus-$*/
+	@echo "fuzz-$*: $(FUZZ_SECONDS) s"
+	@selftest/fuzz/work/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=selftest/fuzz/crashes/$*- selftest/fuzz/work/corpus-$* \
+		> selftest/fuzz/work/fuzz-$*.log 2>&1; rc=$$?; \
+		grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY' \
+			selftest/fuzz/work/fuzz-$*.log | sed 's/^/fuzz-$*: /'; exit $$rc
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
@@ -183,6 +194,6 @@ clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo fuzz stress memcheck install clean
+.PHONY: all tests deps need-deps check demo fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)
