@@ -93,7 +93,13 @@ selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/z
 
 TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
 
-tests: agent/mkagent agent/mkagent-faults $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) $(TESTS)
+# test-eio's failing disk, preloaded into the agent and its helpers: built
+# without the sanitizers, which a preloaded library cannot carry.
+selftest/tools/eio.so: selftest/tools/eio.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+
+tests: agent/mkagent agent/mkagent-faults $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) \
+	selftest/tools/eio.so $(TESTS)
 
 # Installs what is missing; without root, prints the apt-get line and fails.
 missing_pkgs = for p in $(DEB_PKGS); do \
@@ -192,7 +198,7 @@ install: all
 clean:
 	rm -rf agent/faults agent/mkagent-faults
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/tools/*.o selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
+		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
 .PHONY: all tests deps need-deps check demo fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
