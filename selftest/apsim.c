@@ -578,6 +578,17 @@ int apsim_set_online(struct apsim *sim, struct apqn a, bool on)
 	return 0;
 }
 
+int apsim_change_uevent(struct apsim *sim, struct apqn a)
+{
+	char devpath[128];
+
+	if (!find_queue(sim, a))
+		return -ENOENT;
+	queue_devpath(a, devpath, sizeof(devpath));
+	umockdev_testbed_uevent(sim->tb, devpath, "change");
+	return 0;
+}
+
 int apsim_set_config(struct apsim *sim, struct apqn a, bool on)
 {
 	struct sim_queue *q = find_queue(sim, a);

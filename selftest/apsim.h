@@ -50,6 +50,8 @@ int apsim_bind(struct apsim *sim, struct apqn a, const char *driver);
 /* Queue state changes; online and config send `change` uevents. */
 int apsim_set_online(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_config(struct apsim *sim, struct apqn a, bool on);
+/* A `change` uevent of the queue with nothing changed, as a flood brings. */
+int apsim_change_uevent(struct apsim *sim, struct apqn a);
 int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
 /* The root device's `change` with BINDINGS=complete and its count. */

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A uevent flood: 10 000 `change` events in a burst over every APQN while
+ * one operation waits on two of them. The agent reads an affected APQN's
+ * registers for the first event at once, then once for the rest of the
+ * burst (and once a second while it lasts); it never reads the others; and
+ * it stays responsive: a key the officer loads in the middle of a second
+ * flood is acted on.
+ *
+ * umockdev delivers uevents over a Unix datagram socket and aborts when its
+ * queue is full, so the queue is made as long as the flood
+ * (net.unix.max_dgram_qlen, restored at the end); without the right to do
+ * that the test skips.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "fixture.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+#define FLOOD 10000
+#define QLEN "/proc/sys/net/unix/max_dgram_qlen"
+
+/* The first event is for a waiting APQN: the agent acts on it at once. */
+static const struct apqn *all[] = { &EP11[0], &EP11[1], &CCA[0], &CCA[1], &CCA[2] };
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* @n change events, round robin over every APQN; the seconds it took. */
+static double flood(int n)
+{
+	double t0 = now_s();
+
+	for (int i = 0; i < n; i++)
+		apsim_change_uevent(sim, *all[i % ARRAY_SIZE(all)]);
+	return now_s() - t0;
+}
+
+static bool set_qlen(const char *value)
+{
+	FILE *f = fopen(QLEN, "w");
+
+	return f && fputs(value, f) >= 0 && fclose(f) == 0;
+}
+
+static int reads_of_others(void)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		n += apsim_mkvps_reads(sim, CCA[i]);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	char hex[MKVP_STR_MAX], conf[4300], *old_qlen, *id;
+	int reads0, reads1, others;
+	struct apsim_key k;
+	struct run_result r;
+	double secs;
+	pid_t agent;
+
+	(void)argc;
+	fixture_setup(argv);
+	old_qlen = read_text(QLEN);
+	if (!old_qlen || !set_qlen("40000\n"))
+		plan_skip_all("cannot lengthen the Unix datagram queue (" QLEN ")");
+
+	snprintf(conf, sizeof(conf), "%s/flood.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 3600\n");
+	setenv("MKAGENT_CONFIG", conf, 1);
+	apsim_random_key(MK_EP11, &k);
+	hex_of(MK_EP11, &k, hex);
+	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-ep11", NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	if (!id)
+		bail_out("plan");
+
+	agent = agent_start(NULL, NULL, false, 1000);
+	reads0 = apsim_mkvps_reads(sim, EP11[0]);
+	reads1 = apsim_mkvps_reads(sim, EP11[1]);
+	others = reads_of_others();
+	secs = flood(FLOOD);
+	sleep_ms(500); /* the burst settles */
+	diag("%d events in %.2f s", FLOOD, secs);
+	{
+		int got0 = apsim_mkvps_reads(sim, EP11[0]) - reads0;
+		int got1 = apsim_mkvps_reads(sim, EP11[1]) - reads1;
+		int most = 2 + (int)secs;
+
+		ok(got0 >= 1 && got0 <= most && got1 >= 1 && got1 <= most,
+		   "%d events in a burst: each waiting APQN read %d and %d times (at most %d: the first "
+		   "event, one a second, the settled burst)",
+		   FLOOD, got0, got1, most);
+	}
+	is_int(reads_of_others() - others, 0, "the APQNs no operation waits for are never read");
+	is_string(op_field(id, "state"), "planned", "nothing is loaded: the operation still waits");
+
+	/* The officer loads the key in the middle of the second half. */
+	flood(FLOOD / 2);
+	load_all(EP11, 2, MK_EP11, &k);
+	flood(FLOOD / 2);
+	ok(wait_state(id, "reenciphered", 20000, NULL),
+	   "a key loaded in the middle of the flood is acted on: re-enciphered");
+	is_int(reads_of_others() - others, 0, "after %d events the other APQNs are still unread", 2 * FLOOD);
+	ok(kill(agent, 0) == 0, "the agent is still running");
+	agent_stop(agent, SIGTERM);
+
+	set_qlen(old_qlen);
+	free(old_qlen);
+	free(id);
+	apsim_free(sim);
+	return done_testing();
+}
