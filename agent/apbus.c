@@ -119,6 +119,16 @@ static int queue_cmp(const void *a, const void *b)
 	return apqn_cmp(&((const struct ap_queue *)a)->apqn, &((const struct ap_queue *)b)->apqn);
 }
 
+/* Sorted by APQN, @b replaces what @bus held. */
+static int bus_done(struct ap_bus *bus, struct ap_bus *b)
+{
+	if (b->n)
+		qsort(b->q, b->n, sizeof(*b->q), queue_cmp);
+	ap_bus_free(bus);
+	*bus = *b;
+	return 0;
+}
+
 int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
@@ -152,11 +162,27 @@ int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 			return errmsg_set(e, rc, "out of memory");
 		}
 	}
-	if (b.n)
-		qsort(b.q, b.n, sizeof(*b.q), queue_cmp);
-	ap_bus_free(bus);
-	*bus = b;
-	return 0;
+	return bus_done(bus, &b);
+}
+
+int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct errmsg *e)
+{
+	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	struct ap_bus b = { 0 };
+
+	if (!udev)
+		return errmsg_set(e, -ENOMEM, "cannot create a udev context");
+	for (size_t i = 0; i < want->n; i++) {
+		char name[APQN_STR_MAX];
+		_cleanup_(udev_device_unrefp) struct udev_device *d =
+			udev_device_new_from_subsystem_sysname(udev, "ap", apqn_sysname(want->v[i], name));
+
+		if (d && add_queue(&b, d) < 0) {
+			ap_bus_free(&b);
+			return errmsg_set(e, -ENOMEM, "out of memory");
+		}
+	}
+	return bus_done(bus, &b);
 }
 
 void ap_bus_free(struct ap_bus *bus)

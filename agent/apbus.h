@@ -32,6 +32,9 @@ struct ap_bus {
 
 /* Enumerate every queue of the `ap` subsystem, sorted by APQN. */
 int ap_bus_scan(struct ap_bus *bus, struct errmsg *e);
+/* Only the queues of @want that exist: as many lookups as APQNs asked
+ * for, whatever the size of the bus. */
+int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct errmsg *e);
 void ap_bus_free(struct ap_bus *bus);
 struct ap_queue *ap_bus_find(const struct ap_bus *bus, struct apqn a);
 

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "decide.h"
 #include "engine.h"
+#include "clock.h"
 #include "fault.h"
 #include "kuevent.h"
 #include "log.h"
@@ -73,14 +74,6 @@ struct agent {
 	unsigned long passes;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct tracked *track(struct agent *ag, const char *id)
 {
 	struct tracked *t;
@@ -115,7 +108,7 @@ static void worker_term(int sig)
 	_exit(128 + SIGTERM);
 }
 
-static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
+static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
 {
 	pid_t pid;
 
@@ -143,6 +136,7 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph)
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
 		ag->en.tty = false;
+		ag->en.seen = v;
 		_exit(op_step("agent", &ag->en, t->id, ph));
 	}
 	log_info("operation %s: %s started (worker %d)", t->id, phase_name(ph), (int)pid);
@@ -200,7 +194,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 			if (op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING) {
 				close(lock);
 				lock = -1;
-				spawn(ag, t, PHASE_RECOVER);
+				spawn(ag, t, PHASE_RECOVER, NULL);
 				break;
 			}
 		}
@@ -237,7 +231,7 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 		if (t->retry_at && now_ms() < t->retry_at)
 			return;
 		notify_once(ag, t, op, &d);
-		spawn(ag, t, d.phase);
+		spawn(ag, t, d.phase, v);
 		return;
 	case ACT_ACTIVATED_EARLY:
 		activated_early(ag, t, &d);
@@ -269,7 +263,7 @@ static void reconcile(struct agent *ag)
 	long long now = now_ms();
 
 	ag->passes++;
-	if (store_list(&ag->en.store, &ops, bad_file, NULL) < 0) {
+	if (store_list(&ag->en.store, STORE_LIVE, &ops, bad_file, NULL) < 0) {
 		log_error("cannot list the operations in %s", ag->en.store.dir);
 		return;
 	}

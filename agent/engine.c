@@ -258,17 +258,41 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 	log_info("operation %s: running %s %s: %s", op->id, p->name, phase_name(ph),
 		 p->phase[ph].exec);
 	rc = runner_run(&spec, o, e);
+	if (rc == 0)
+		log_info("operation %s: %s %s ended (%s %d) after %.1f ms", op->id, p->name,
+			 phase_name(ph), o->exit_code >= 0 ? "exit" : "signal",
+			 o->exit_code >= 0 ? o->exit_code : o->signal, (double)o->elapsed_us / 1000);
 	env_free(&env);
 	argv_free(argv);
 	return rc;
 }
 
+/* A status the file already holds is not written again. */
 static int set_status(struct engine *en, struct op *op, struct op_profile *opp, enum phase ph,
 		      enum phase_status s, struct errmsg *e)
 {
+	if (opp->phase[ph] == s)
+		return 0;
 	opp->phase[ph] = s;
 	op->updated = time(NULL);
 	return store_write(&en->store, op, e);
+}
+
+static bool phase_runs(const struct op_profile *opp, enum phase ph, const char *only_profile)
+{
+	if (only_profile && !streq(opp->name, only_profile))
+		return false;
+	return opp->phase[ph] != PS_NONE && opp->phase[ph] != PS_DONE;
+}
+
+void engine_mark_first_running(struct op *op, enum phase ph)
+{
+	for (size_t i = 0; i < op->nprofiles; i++) {
+		if (phase_runs(&op->profiles[i], ph, NULL)) {
+			op->profiles[i].phase[ph] = PS_RUNNING;
+			return;
+		}
+	}
 }
 
 enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
@@ -281,9 +305,7 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 		char reason[512];
 		int rc;
 
-		if (only_profile && !streq(opp->name, only_profile))
-			continue;
-		if (opp->phase[ph] == PS_NONE || opp->phase[ph] == PS_DONE)
+		if (!phase_runs(opp, ph, only_profile))
 			continue;
 		if (!p || !p->phase[ph].present) {
 			snprintf(reason, sizeof(reason), "profile %s %s failed: the profile is gone",

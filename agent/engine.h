@@ -18,6 +18,10 @@ struct engine {
 	struct profile_set profiles;
 	struct store store;
 	bool tty; /* a person at a terminal may be asked for PINs */
+	/* In the agent's workers: the registers the agent read just before it
+	 * started this worker. The step's checks use them instead of asking
+	 * the HSM again. */
+	const struct view *seen;
 };
 
 /* An engine that engine_close() may take before engine_open() ran. */
@@ -44,6 +48,9 @@ bool op_phase_done(const struct op *op, enum phase ph);
  * @ph passes the ownership checks. */
 int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 		       const char *only_profile, struct errmsg *e);
+/* Mark the first profile that @ph will run as running, in memory: the
+ * transition into the step writes it. */
+void engine_mark_first_running(struct op *op, enum phase ph);
 /*
  * Run @ph of every profile of @op that has it pending (or only
  * @only_profile), recording each profile's status. A failure moves the

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdlib.h>
 
 #include "guard.h"
 #include "macro.h"
@@ -10,6 +11,25 @@ const struct apqn_view *view_find(const struct view *v, struct apqn a)
 		if (apqn_eq(v->v[i].apqn, a))
 			return &v->v[i];
 	return NULL;
+}
+
+int view_subset(const struct view *from, const struct apqn_list *apqns, struct view *out)
+{
+	struct view v = { .v = calloc(apqns->n ? apqns->n : 1, sizeof(*v.v)), .n = apqns->n };
+
+	if (!v.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < apqns->n; i++) {
+		const struct apqn_view *a = view_find(from, apqns->v[i]);
+
+		if (!a) {
+			view_free(&v);
+			return -ENOENT;
+		}
+		v.v[i] = *a;
+	}
+	*out = v;
+	return 0;
 }
 
 void view_free(struct view *v)

@@ -25,6 +25,8 @@ struct view {
 };
 
 const struct apqn_view *view_find(const struct view *v, struct apqn a);
+/* The APQNs of @apqns as @from saw them; -ENOENT when one is not in it. */
+int view_subset(const struct view *from, const struct apqn_list *apqns, struct view *out);
 void view_free(struct view *v);
 
 /* I1: every APQN present, online, not check-stopped, NEW loaded with the

@@ -167,7 +167,7 @@ int cmd_list(const struct cli *cli, int argc, char **argv)
 			}
 		}
 	} else if (rc == 0) {
-		rc = store_list(&store, &ops, report_bad, &bad);
+		rc = store_list(&store, STORE_ALL, &ops, report_bad, &bad);
 	} else if (a.given & ARG_ID) {
 		errmsg_set(&e, -ENOENT, "operation %s does not exist", a.id);
 	} else {

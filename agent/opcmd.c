@@ -107,6 +107,8 @@ static int read_view(const char *cmd, struct engine *en, const struct op *op, st
 {
 	struct errmsg e;
 
+	if (en->seen && view_subset(en->seen, &op->apqns, v) == 0)
+		return -1;
 	if (view_read(v, &op->apqns, needs_sym(op) ? en->cfg.query_helper : NULL, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
@@ -123,6 +125,8 @@ static int run_step(const char *cmd, struct engine *en, struct op *op, enum phas
 {
 	struct errmsg e;
 
+	if (op->state != during)
+		engine_mark_first_running(op, ph); /* written with the new state: one write less */
 	if (op->state != during && engine_transition(en, op, during, NULL, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
@@ -455,7 +459,7 @@ static int check_overlap(const char *cmd, struct engine *en, const struct op *op
 	enum mk_type t;
 	char n[APQN_STR_MAX];
 
-	if (store_list(&en->store, &ops, warn_unreadable, (void *)cmd) < 0) {
+	if (store_list(&en->store, STORE_LIVE, &ops, warn_unreadable, (void *)cmd) < 0) {
 		say_error("%s: cannot list the operations in %s", cmd, en->store.dir);
 		return EXIT_REFUSED;
 	}

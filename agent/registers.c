@@ -68,7 +68,7 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_h
 
 	if (!v.v)
 		return errmsg_set(e, -ENOMEM, "out of memory");
-	rc = ap_bus_scan(&bus, e);
+	rc = ap_bus_scan_apqns(&bus, apqns, e);
 	if (rc < 0) {
 		view_free(&v);
 		return rc;

@@ -5,12 +5,14 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fault.h"
 #include "fileio.h"
 #include "macro.h"
@@ -33,14 +35,6 @@ struct linebuf {
 	char buf[RUNNER_LINE_MAX + 1];
 	size_t len;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int split_exec(const char *exec, char ***argv)
 {
@@ -118,22 +112,40 @@ int runner_check_exec(const char *path, struct errmsg *e)
 	return check_root_owned(&st, what, e);
 }
 
-static void child(const struct run_spec *s, int out, int err, int pin)
+/*
+ * Start the helper without copying the worker (posix_spawn): stdin
+ * /dev/null, stdout and stderr to the pipes, the PIN channel on fd 3 when
+ * the profile asks for PINs, nothing else open, in its own process group,
+ * in its work directory, with default signal handling.
+ */
+static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_t *pid)
 {
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, pipe_sig;
+	int rc;
 
-	setpgid(0, 0);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		_exit(127);
-	if (s->pin_channel ? dup2(pin, 3) < 0 : close(3) < 0 && errno != EBADF)
-		_exit(127);
-	syscall(SYS_close_range, 4, ~0U, 0);
-	if (chdir(s->workdir ? s->workdir : "/") < 0)
-		_exit(127);
-	signal(SIGPIPE, SIG_DFL);
-	execve(s->argv[0], s->argv, s->envp);
-	dprintf(2, "cannot run %s: %s\n", s->argv[0], strerror(errno));
-	_exit(127);
+	sigemptyset(&none);
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, out, 1);
+	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, err, 2);
+	if (s->pin_channel)
+		rc = rc ?: posix_spawn_file_actions_adddup2(&fa, pin, 3);
+	rc = rc ?: posix_spawn_file_actions_addclosefrom_np(&fa, s->pin_channel ? 4 : 3);
+	rc = rc ?: posix_spawn_file_actions_addchdir_np(&fa, s->workdir ? s->workdir : "/");
+	rc = rc ?: posix_spawnattr_setpgroup(&at, 0);
+	rc = rc ?: posix_spawnattr_setsigmask(&at, &none);
+	rc = rc ?: posix_spawnattr_setsigdefault(&at, &pipe_sig);
+	rc = rc ?: posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+							 POSIX_SPAWN_SETSIGDEF);
+	rc = rc ?: posix_spawn(pid, s->argv[0], &fa, &at, s->argv, s->envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return -rc;
 }
 
 /* Hand complete lines to the callback; long lines go in pieces. */
@@ -228,36 +240,39 @@ static enum drained drain(const struct run_spec *s, struct run_outcome *o, int f
 
 int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, pin[2] = { -1, -1 }, pidfd, status = 0;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, pin[2] = { -1, -1 }, pidfd, status = 0, rc;
 	struct linebuf lb_out = { .len = 0 }, lb_err = { .len = 0 }, req = { .len = 0 };
 	bool out_open = true, err_open = true, pin_open = s->pin_channel, exited = false;
 	long long deadline = s->timeout_s ? now_ms() + s->timeout_s * 1000LL : -1, kill_at = -1;
+	long long start = now_us();
 	pid_t pid;
 
 	*o = (struct run_outcome){ .exit_code = -1 };
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    (s->pin_channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pin) < 0)) {
-		int rc = -errno;
-
+		rc = -errno;
 		for (int *fd = (int[]){ out[0], out[1], err[0], err[1], pin[0], pin[1], -2 }; *fd != -2; fd++)
 			if (*fd >= 0)
 				close(*fd);
 		return errmsg_set(e, rc, "cannot set up pipes: %s", strerror(-rc));
 	}
 	fault_point("helper start");
-	pid = fork();
-	if (pid == 0)
-		child(s, out[1], err[1], pin[1]);
+	rc = spawn_child(s, out[1], err[1], pin[1], &pid);
 	close(out[1]);
 	close(err[1]);
 	if (pin[1] >= 0)
 		close(pin[1]);
-	if (pid < 0) {
+	if (rc < 0) {
+		/* as a shell says it: the helper could not run, exit 127 */
 		close(out[0]);
 		close(err[0]);
 		if (pin[0] >= 0)
 			close(pin[0]);
-		return errmsg_set(e, -errno, "cannot fork: %s", strerror(errno));
+		o->exit_code = 127;
+		o->elapsed_us = now_us() - start;
+		snprintf(o->last_stderr, sizeof(o->last_stderr), "cannot run %.200s: %s", s->argv[0],
+			 strerror(-rc));
+		return 0;
 	}
 	current = pid;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -299,6 +314,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
+	o->elapsed_us = now_us() - start;
 	current = 0;
 	fault_point("helper reaped");
 	/* what the helper wrote before it ended */

@@ -34,6 +34,7 @@ struct run_outcome {
 	int exit_code; /* -1 when killed by a signal */
 	int signal;
 	bool timed_out;
+	long long elapsed_us; /* from the fork to the reaping */
 	char last_stderr[256];
 };
 

@@ -169,7 +169,7 @@ static bool listed(const struct op_list *l, const char *id)
 	return false;
 }
 
-int store_list(struct store *s, struct op_list *out,
+int store_list(struct store *s, enum store_which which, struct op_list *out,
 	       void (*bad)(void *ctx, const char *path, const char *why), void *ctx)
 {
 	struct op_list l = { 0 };
@@ -178,7 +178,7 @@ int store_list(struct store *s, struct op_list *out,
 		const char *sub;
 	} dirs[] = { { s->ops_fd, "ops" }, { s->hist_fd, "history" } };
 
-	for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
+	for (size_t d = 0; d < (which == STORE_ALL ? ARRAY_SIZE(dirs) : 1); d++) {
 		struct dirent *de;
 		DIR *dir;
 		int fd;

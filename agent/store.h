@@ -30,9 +30,14 @@ void store_close(struct store *s);
 
 /* Load operation @id from ops/ or history/. -ENOENT when in neither. */
 int store_load(struct store *s, const char *id, struct op *op, bool *archived, struct errmsg *e);
-/* Every operation; a file that cannot be read is reported through @bad
- * (path and reason) and skipped. Sorted by creation time. */
-int store_list(struct store *s, struct op_list *out,
+enum store_which {
+	STORE_LIVE, /* ops/ */
+	STORE_ALL,  /* ops/ and history/ */
+};
+
+/* The operations of @which; a file that cannot be read is reported through
+ * @bad (path and reason) and skipped. Sorted by creation time. */
+int store_list(struct store *s, enum store_which which, struct op_list *out,
 	       void (*bad)(void *ctx, const char *path, const char *why), void *ctx);
 void op_list_free(struct op_list *l);
 
