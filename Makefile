@@ -131,6 +131,19 @@ stress: need-deps
 	@$(MAKE) --no-print-directory tests
 	./selftest/test-model $(STRESS_SEQUENCES) $(STRESS_STEPS) $${SEED:-$$(date +%s)}
 
+# make bench: mkagent and the alternatives measured side by side on apsim;
+# the figures go to selftest/bench/last-run.md (see selftest/bench/README.md).
+BENCH_RUN := latency reads idle scale-head "scale 256" "scale 1024" "scale 4096" ops phase
+selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+
+selftest/bench/stamp: selftest/bench/stamp.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
+
+bench: need-deps
+	@$(MAKE) --no-print-directory tests selftest/bench/bench selftest/bench/stamp
+	@for s in $(BENCH_RUN); do ./selftest/bench/bench $$s || exit 1; done | tee selftest/bench/last-run.md
+
 # make memcheck: the unit tests under valgrind, failing on any error or leak.
 MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent
 memcheck: need-deps
@@ -198,8 +211,9 @@ install: all
 clean:
 	rm -rf agent/faults agent/mkagent-faults
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
+		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
+		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+.PHONY: all tests deps need-deps check demo bench fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)

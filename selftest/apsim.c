@@ -15,6 +15,7 @@
 
 #include "apsim.h"
 #include "run.h"
+#include "../agent/clock.h"
 
 #define AP_FUNC_MEX4K 0x80000000u
 #define AP_FUNC_CRT4K 0x40000000u
@@ -53,6 +54,7 @@ struct apsim {
 	bool asym;
 	int ifd;
 	unsigned long long complete_count;
+	long long last_uevent_us;
 	struct sim_card cards[256];
 	struct sim_queue **by_wd; /* inotify watch -> queue */
 	size_t nwd;
@@ -134,6 +136,7 @@ static void send_uevent(struct apsim *sim, const char *devpath, const char *acti
 
 	real_path(sim, devpath, "uevent", path, sizeof(path));
 	write_file(path, props_during);
+	sim->last_uevent_us = now_us();
 	umockdev_testbed_uevent(sim->tb, devpath, action);
 	write_file(path, props_after);
 }
@@ -585,8 +588,14 @@ int apsim_change_uevent(struct apsim *sim, struct apqn a)
 	if (!find_queue(sim, a))
 		return -ENOENT;
 	queue_devpath(a, devpath, sizeof(devpath));
+	sim->last_uevent_us = now_us();
 	umockdev_testbed_uevent(sim->tb, devpath, "change");
 	return 0;
+}
+
+long long apsim_last_uevent_us(const struct apsim *sim)
+{
+	return sim->last_uevent_us;
 }
 
 int apsim_set_config(struct apsim *sim, struct apqn a, bool on)

@@ -52,6 +52,9 @@ int apsim_set_online(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_config(struct apsim *sim, struct apqn a, bool on);
 /* A `change` uevent of the queue with nothing changed, as a flood brings. */
 int apsim_change_uevent(struct apsim *sim, struct apqn a);
+/* When the last uevent was sent: the monotonic clock in microseconds
+ * (agent/clock.h), taken just before it left. */
+long long apsim_last_uevent_us(const struct apsim *sim);
 int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
 /* The root device's `change` with BINDINGS=complete and its count. */

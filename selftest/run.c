@@ -107,24 +107,29 @@ void run_result_free(struct run_result *r)
 	r->out = r->err = NULL;
 }
 
-/* The test binaries live in selftest/ of the build tree. */
+/* The test binaries live in selftest/ of the build tree, or below it. The
+ * last four answers stay valid, so a call may take several. */
 const char *build_path(const char *rel)
 {
 	static char top[PATH_MAX];
-	static char path[PATH_MAX + 256];
+	static char path[4][PATH_MAX + 256];
+	static unsigned int next;
+	char *out = path[next++ % 4];
 
 	if (!top[0]) {
 		ssize_t n = readlink("/proc/self/exe", top, sizeof(top) - 1);
-		char *slash;
+		char *cut = NULL;
 
 		if (n < 0)
 			return rel;
 		top[n] = '\0';
-		for (int i = 0; i < 2 && (slash = strrchr(top, '/')); i++)
-			*slash = '\0';
+		for (char *p = top; (p = strstr(p, "/selftest/")); p++)
+			cut = p;
+		if (cut)
+			*cut = '\0';
 	}
-	snprintf(path, sizeof(path), "%s/%s", top, rel);
-	return path;
+	snprintf(out, PATH_MAX + 256, "%s/%s", top, rel);
+	return out;
 }
 
 int count_lines(const char *s)

@@ -18,7 +18,8 @@ int run_argv(struct run_result *r, char *const argv[]);
 /* Run agent/mkagent with the given arguments, NULL terminated. */
 int run_mkagent(struct run_result *r, ...) __attribute__((sentinel));
 void run_result_free(struct run_result *r);
-/* Path of a file of the build tree, e.g. "agent/mkagent". */
+/* Path of a file of the build tree, e.g. "agent/mkagent"; the last four
+ * answers stay valid. */
 const char *build_path(const char *rel);
 /* Number of lines in @s. */
 int count_lines(const char *s);
