@@ -47,7 +47,9 @@ struct tracked {
 	char id[OP_ID_LEN + 1];
 	enum op_state state;
 	pid_t worker;
-	bool dirty;	    /* read its registers in the next pass */
+	bool dirty;	    /* read all its registers in the next pass */
+	struct apqn_list stale; /* or only these: a uevent named them */
+	struct view last;	/* its registers as last read */
 	bool waits;	    /* its last decision waits on the HSM */
 	bool seen;
 	bool reaped;	    /* its worker just ended */
@@ -89,6 +91,13 @@ static struct tracked *track(struct agent *ag, const char *id)
 	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true };
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	return t;
+}
+
+static void untrack(struct tracked *t)
+{
+	apqn_list_free(&t->apqns);
+	apqn_list_free(&t->stale);
+	view_free(&t->last);
 }
 
 static struct tracked *by_worker(struct agent *ag, pid_t pid)
@@ -215,7 +224,10 @@ static void retry_later(struct agent *ag, struct tracked *t)
 	log_info("operation %s: trying again in %d s", t->id, t->backoff_s);
 }
 
-static void act(struct agent *ag, struct tracked *t, const struct op *op, const struct view *v)
+/* @fresh: every register of @v was read in this pass, so a worker may
+ * check its step against them. */
+static void act(struct agent *ag, struct tracked *t, const struct op *op, const struct view *v,
+		bool fresh)
 {
 	struct decision d = decide(op, v);
 
@@ -231,7 +243,7 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 		if (t->retry_at && now_ms() < t->retry_at)
 			return;
 		notify_once(ag, t, op, &d);
-		spawn(ag, t, d.phase, v);
+		spawn(ag, t, d.phase, fresh ? v : NULL);
 		return;
 	case ACT_ACTIVATED_EARLY:
 		activated_early(ag, t, &d);
@@ -253,8 +265,25 @@ static void bad_file(void *ctx, const char *sub, const char *why)
 		log_warn("%s", why);
 }
 
+/*
+ * After a uevent only the queues it named are read; the others' registers
+ * are as last read, and the HSM changes them without a uevent. When the
+ * queues just read are ready for the next step, whatever the others still
+ * block on may be out of date: they are all read again before deciding.
+ */
+static bool stale_hides_step(const struct op *op, const struct apqn_list *named,
+			     const struct view *v)
+{
+	struct op only_named = *op;
+
+	only_named.apqns = *named;
+	return decide(op, v).action == ACT_WAIT && decide(&only_named, v).action == ACT_RUN;
+}
+
 static void reconcile(struct agent *ag)
 {
+	struct view seen;
+	bool fresh, again = false;
 	struct op_list ops = { 0 };
 	struct apqn_list want = { 0 };
 	struct view v = { 0 };
@@ -297,17 +326,22 @@ static void reconcile(struct agent *ag)
 			t->dirty = true;
 			t->retry_at = 0;
 		}
-		if (!t->dirty || t->worker)
+		if (!t->last.n)
+			t->dirty = true; /* never read */
+		if (t->worker || (!t->dirty && !t->stale.n))
 			continue;
-		for (size_t j = 0; j < op->apqns.n; j++)
-			if (!apqn_list_contains(&want, op->apqns.v[j]))
-				apqn_list_add(&want, op->apqns.v[j]);
+		for (size_t j = 0; j < op->apqns.n; j++) {
+			struct apqn a = op->apqns.v[j];
+
+			if ((t->dirty || apqn_list_contains(&t->stale, a)) && !apqn_list_contains(&want, a))
+				apqn_list_add(&want, a);
+		}
 		sym |= op->has_new[MK_CCA_SYM];
 	}
 	/* forget operations that ended or went away */
 	for (size_t i = 0; i < ag->nops;) {
 		if (!ag->ops[i].seen && !ag->ops[i].worker) {
-			apqn_list_free(&ag->ops[i].apqns);
+			untrack(&ag->ops[i]);
 			ag->ops[i] = ag->ops[--ag->nops];
 		} else {
 			i++;
@@ -321,14 +355,29 @@ static void reconcile(struct agent *ag)
 		if (op_state_terminal(ops.v[i].state))
 			continue;
 		t = track(ag, ops.v[i].id);
-		if (!t || !t->dirty || t->worker || !v.v)
+		if (!t || (!t->dirty && !t->stale.n) || t->worker || !v.v)
 			continue;
+		if (view_merge(&v, &t->last, &ops.v[i].apqns, &seen) < 0) {
+			t->dirty = true;
+			continue;
+		}
+		fresh = t->dirty;
+		view_free(&t->last);
+		t->last = seen;
 		t->dirty = false;
-		act(ag, t, &ops.v[i], &v);
+		if (!fresh && stale_hides_step(&ops.v[i], &t->stale, &t->last)) {
+			t->dirty = again = true;
+			apqn_list_free(&t->stale);
+			continue;
+		}
+		apqn_list_free(&t->stale);
+		act(ag, t, &ops.v[i], &t->last, fresh);
 	}
 	view_free(&v);
 	apqn_list_free(&want);
 	op_list_free(&ops);
+	if (again)
+		reconcile(ag); /* read every register of those whose step may be due */
 }
 
 /* ---- the timer ---- */
@@ -402,13 +451,16 @@ static void mark_apqns(struct agent *ag, const struct uevent *u)
 	/* read mkvps after bind, not on add */
 	if (streq(u->action, "add"))
 		return;
+	/* only the queues the uevent named are read again */
 	for (size_t i = 0; i < ag->nops; i++) {
 		struct tracked *t = &ag->ops[i];
 
 		for (size_t j = 0; j < t->apqns.n && !t->dirty; j++) {
 			struct apqn a = t->apqns.v[j];
 
-			t->dirty = u->devtype == AP_DEV_QUEUE ? apqn_eq(a, u->apqn) : a.card == u->card;
+			if ((u->devtype == AP_DEV_QUEUE ? apqn_eq(a, u->apqn) : a.card == u->card) &&
+			    !apqn_list_contains(&t->stale, a))
+				apqn_list_add(&t->stale, a);
 		}
 	}
 }
@@ -566,7 +618,7 @@ static void teardown(struct agent *ag)
 		udev_unref(ag->udev);
 	kuevent_close(&ag->ksrc);
 	for (size_t i = 0; i < ag->nops; i++)
-		apqn_list_free(&ag->ops[i].apqns);
+		untrack(&ag->ops[i]);
 	free(ag->ops);
 	engine_close(&ag->en);
 }

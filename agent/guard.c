@@ -13,16 +13,17 @@ const struct apqn_view *view_find(const struct view *v, struct apqn a)
 	return NULL;
 }
 
-int view_subset(const struct view *from, const struct apqn_list *apqns, struct view *out)
+int view_merge(const struct view *fresh, const struct view *old, const struct apqn_list *apqns,
+	       struct view *out)
 {
 	struct view v = { .v = calloc(apqns->n ? apqns->n : 1, sizeof(*v.v)), .n = apqns->n };
 
 	if (!v.v)
 		return -ENOMEM;
 	for (size_t i = 0; i < apqns->n; i++) {
-		const struct apqn_view *a = view_find(from, apqns->v[i]);
+		const struct apqn_view *a = view_find(fresh, apqns->v[i]);
 
-		if (!a) {
+		if (!a && !(a = view_find(old, apqns->v[i]))) {
 			view_free(&v);
 			return -ENOENT;
 		}

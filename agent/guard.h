@@ -25,8 +25,10 @@ struct view {
 };
 
 const struct apqn_view *view_find(const struct view *v, struct apqn a);
-/* The APQNs of @apqns as @from saw them; -ENOENT when one is not in it. */
-int view_subset(const struct view *from, const struct apqn_list *apqns, struct view *out);
+/* The APQNs of @apqns as @fresh saw them, else as @old did; -ENOENT when
+ * one is in neither. */
+int view_merge(const struct view *fresh, const struct view *old, const struct apqn_list *apqns,
+	       struct view *out);
 void view_free(struct view *v);
 
 /* I1: every APQN present, online, not check-stopped, NEW loaded with the

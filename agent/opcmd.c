@@ -107,7 +107,7 @@ static int read_view(const char *cmd, struct engine *en, const struct op *op, st
 {
 	struct errmsg e;
 
-	if (en->seen && view_subset(en->seen, &op->apqns, v) == 0)
+	if (en->seen && view_merge(en->seen, &(struct view){ 0 }, &op->apqns, v) == 0)
 		return -1;
 	if (view_read(v, &op->apqns, needs_sym(op) ? en->cfg.query_helper : NULL, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);

@@ -3,7 +3,8 @@
  * A uevent flood: 10 000 `change` events in a burst over every APQN while
  * one operation waits on two of them. The agent reads an affected APQN's
  * registers for the first event at once, then once for the rest of the
- * burst (and once a second while it lasts); it never reads the others; and
+ * burst (and once a second while it lasts); it never reads the others; a
+ * lone uevent reads only the queue it names; and
  * it stays responsive: a key the officer loads in the middle of a second
  * flood is acted on.
  *
@@ -106,6 +107,14 @@ int main(int argc, char **argv)
 	}
 	is_int(reads_of_others() - others, 0, "the APQNs no operation waits for are never read");
 	is_string(op_field(id, "state"), "planned", "nothing is loaded: the operation still waits");
+
+	/* one uevent alone: only its queue is read */
+	reads0 = apsim_mkvps_reads(sim, EP11[0]);
+	reads1 = apsim_mkvps_reads(sim, EP11[1]);
+	apsim_change_uevent(sim, EP11[1]);
+	sleep_ms(300);
+	ok(apsim_mkvps_reads(sim, EP11[1]) - reads1 == 1 && apsim_mkvps_reads(sim, EP11[0]) == reads0,
+	   "one uevent of a waiting APQN: that queue is read once, the operation's other one not");
 
 	/* The officer loads the key in the middle of the second half. */
 	flood(FLOOD / 2);

@@ -8,12 +8,11 @@
 #   poller.sh PERIOD PLANFILE HELPER [ARGS...]
 #
 # PLANFILE holds "TYPE PATTERN APQN..." (e.g. "AES 0x0123456789abcdef
-# 00.0000 01.0000") and is removed when the helper has run. Each pass
-# appends a line to $POLLER_TICKS when that is set.
+# 00.0000 01.0000") and is removed when the helper has run. Each pass, when
+# done, appends a line to $POLLER_TICKS when that is set.
 period=$1 plan=$2
 shift 2
 while :; do
-	[ -n "$POLLER_TICKS" ] && echo tick >>"$POLLER_TICKS"
 	type= want= apqns= ready=
 	[ -r "$plan" ] && read -r type want apqns <"$plan" && ready=yes
 	for q in /sys/bus/ap/devices/*.*; do
@@ -32,5 +31,6 @@ while :; do
 		rm -f "$plan"
 		"$@"
 	fi
+	[ -n "$POLLER_TICKS" ] && echo tick >>"$POLLER_TICKS"
 	sleep "$period"
 done
