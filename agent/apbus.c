@@ -83,21 +83,38 @@ static void copy_trimmed(char *dst, size_t size, const char *src)
 	dst[len] = '\0';
 }
 
-static int add_queue(struct ap_bus *bus, struct udev_device *d)
+/* What a card says of itself, read once for all its queues. */
+struct card_info {
+	int card; /* -1: none read yet */
+	char type[AP_CARD_TYPE_MAX];
+	enum ap_mode mode;
+};
+
+static void read_card(struct udev *udev, unsigned int card, struct card_info *ci)
 {
-	struct udev_device *card = udev_device_get_parent(d);
+	char name[16];
+	_cleanup_(udev_device_unrefp) struct udev_device *d = NULL;
+
+	snprintf(name, sizeof(name), "card%02x", card);
+	d = udev_device_new_from_subsystem_sysname(udev, "ap", name);
+	*ci = (struct card_info){ .card = (int)card, .mode = AP_MODE_UNKNOWN };
+	if (!d)
+		return;
+	copy_trimmed(ci->type, sizeof(ci->type), udev_device_get_sysattr_value(d, "type"));
+	ci->mode = ap_mode_from_card(ci->type, udev_device_get_sysattr_value(d, "ap_functions"));
+}
+
+static int add_queue(struct ap_bus *bus, struct udev_device *d, struct card_info *ci)
+{
 	struct ap_queue q = { .online = -1, .config = -1, .chkstop = -1 };
 	struct ap_queue *v;
 
 	if (apqn_parse(udev_device_get_sysname(d), &q.apqn, NULL) < 0)
 		return 0; /* not a queue name the kernel would use */
-	if (card) {
-		const char *type = udev_device_get_sysattr_value(card, "type");
-
-		copy_trimmed(q.card_type, sizeof(q.card_type), type);
-		q.mode = ap_mode_from_card(q.card_type,
-					   udev_device_get_sysattr_value(card, "ap_functions"));
-	}
+	if (ci->card != (int)q.apqn.card)
+		read_card(udev_device_get_udev(d), q.apqn.card, ci);
+	memcpy(q.card_type, ci->type, sizeof(q.card_type));
+	q.mode = ci->mode;
 	q.online = attr_bool(d, "online");
 	q.config = attr_bool(d, "config");
 	q.chkstop = attr_bool(d, "chkstop");
@@ -134,6 +151,7 @@ int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *en = NULL;
 	struct udev_list_entry *le;
+	struct card_info ci = { .card = -1 };
 	struct ap_bus b = { 0 };
 	int rc;
 
@@ -156,7 +174,7 @@ int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 
 		if (!d)
 			continue; /* removed while we looked */
-		rc = add_queue(&b, d);
+		rc = add_queue(&b, d, &ci);
 		if (rc < 0) {
 			ap_bus_free(&b);
 			return errmsg_set(e, rc, "out of memory");
@@ -168,6 +186,7 @@ int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct errmsg *e)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
+	struct card_info ci = { .card = -1 };
 	struct ap_bus b = { 0 };
 
 	if (!udev)
@@ -177,7 +196,7 @@ int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct e
 		_cleanup_(udev_device_unrefp) struct udev_device *d =
 			udev_device_new_from_subsystem_sysname(udev, "ap", apqn_sysname(want->v[i], name));
 
-		if (d && add_queue(&b, d) < 0) {
+		if (d && add_queue(&b, d, &ci) < 0) {
 			ap_bus_free(&b);
 			return errmsg_set(e, -ENOMEM, "out of memory");
 		}
