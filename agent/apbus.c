@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libudev.h>
+#include <stdlib.h>
 
 #include "apbus.h"
 #include "log.h"
@@ -11,6 +13,8 @@
 #define AP_FUNC_ACCEL 0x08000000u
 #define AP_FUNC_EP11 0x04000000u
 
+#define AP_DEVICES "/sys/bus/ap/devices"
+
 /* sysfs attributes are one page at most. */
 #define SYSFS_PAGE 4096
 
@@ -18,12 +22,6 @@ static inline void udev_unrefp(struct udev **u)
 {
 	if (*u)
 		udev_unref(*u);
-}
-
-static inline void udev_enumerate_unrefp(struct udev_enumerate **e)
-{
-	if (*e)
-		udev_enumerate_unref(*e);
 }
 
 static inline void udev_device_unrefp(struct udev_device **d)
@@ -107,7 +105,6 @@ static void read_card(struct udev *udev, unsigned int card, struct card_info *ci
 static int add_queue(struct ap_bus *bus, struct udev_device *d, struct card_info *ci)
 {
 	struct ap_queue q = { .online = -1, .config = -1, .chkstop = -1 };
-	struct ap_queue *v;
 
 	if (apqn_parse(udev_device_get_sysname(d), &q.apqn, NULL) < 0)
 		return 0; /* not a queue name the kernel would use */
@@ -121,13 +118,7 @@ static int add_queue(struct ap_bus *bus, struct udev_device *d, struct card_info
 	q.syspath = strdup(udev_device_get_syspath(d));
 	if (!q.syspath)
 		return -ENOMEM;
-	v = realloc(bus->q, (bus->n + 1) * sizeof(*v));
-	if (!v) {
-		free(q.syspath);
-		return -ENOMEM;
-	}
-	v[bus->n++] = q;
-	bus->q = v;
+	bus->q[bus->n++] = q; /* the caller made room */
 	return 0;
 }
 
@@ -146,51 +137,49 @@ static int bus_done(struct ap_bus *bus, struct ap_bus *b)
 	return 0;
 }
 
+static int apqn_qsort_cmp(const void *a, const void *b)
+{
+	return apqn_cmp(a, b);
+}
+
+/*
+ * The queues are the entries of /sys/bus/ap/devices named like APQNs; each
+ * is then looked up alone, so that memory grows only by what is kept of a
+ * queue, not by what libudev holds of a whole enumeration.
+ */
 int ap_bus_scan(struct ap_bus *bus, struct errmsg *e)
 {
-	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
-	_cleanup_(udev_enumerate_unrefp) struct udev_enumerate *en = NULL;
-	struct udev_list_entry *le;
-	struct card_info ci = { .card = -1 };
-	struct ap_bus b = { 0 };
-	int rc;
+	_cleanup_(apqn_list_free) struct apqn_list all = { 0 };
+	struct dirent *de;
+	DIR *dir = opendir(AP_DEVICES);
 
-	if (!udev)
-		return errmsg_set(e, -ENOMEM, "cannot create a udev context");
-	en = udev_enumerate_new(udev);
-	if (!en)
-		return errmsg_set(e, -ENOMEM, "cannot enumerate devices");
-	rc = udev_enumerate_add_match_subsystem(en, "ap");
-	if (rc >= 0)
-		rc = udev_enumerate_add_match_property(en, "DEVTYPE", "ap_queue");
-	if (rc >= 0)
-		rc = udev_enumerate_scan_devices(en);
-	if (rc < 0)
-		return errmsg_set(e, rc, "cannot scan the AP bus: %s", strerror(-rc));
-	udev_list_entry_foreach(le, udev_enumerate_get_list_entry(en))
-	{
-		_cleanup_(udev_device_unrefp) struct udev_device *d =
-			udev_device_new_from_syspath(udev, udev_list_entry_get_name(le));
+	if (!dir && errno != ENOENT)
+		return errmsg_set(e, -errno, "cannot scan the AP bus: %s", strerror(errno));
+	while (dir && (de = readdir(dir))) {
+		struct apqn a;
 
-		if (!d)
-			continue; /* removed while we looked */
-		rc = add_queue(&b, d, &ci);
-		if (rc < 0) {
-			ap_bus_free(&b);
-			return errmsg_set(e, rc, "out of memory");
+		if (apqn_parse(de->d_name, &a, NULL) == 0 && apqn_list_add(&all, a) < 0) {
+			closedir(dir);
+			return errmsg_set(e, -ENOMEM, "out of memory");
 		}
 	}
-	return bus_done(bus, &b);
+	if (dir)
+		closedir(dir);
+	if (all.n)
+		qsort(all.v, all.n, sizeof(*all.v), apqn_qsort_cmp);
+	return ap_bus_scan_apqns(bus, &all, e);
 }
 
 int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct errmsg *e)
 {
 	_cleanup_(udev_unrefp) struct udev *udev = udev_new();
 	struct card_info ci = { .card = -1 };
-	struct ap_bus b = { 0 };
+	struct ap_bus b = { .q = calloc(want->n ? want->n : 1, sizeof(*b.q)) };
 
-	if (!udev)
+	if (!udev || !b.q) {
+		free(b.q);
 		return errmsg_set(e, -ENOMEM, "cannot create a udev context");
+	}
 	for (size_t i = 0; i < want->n; i++) {
 		char name[APQN_STR_MAX];
 		_cleanup_(udev_device_unrefp) struct udev_device *d =
