@@ -19,7 +19,7 @@ INSTALL    ?= install
 
 # Debian bookworm packages for the build and the tests.
 DEB_PKGS := gcc make pkg-config perl systemd libudev-dev libkmod-dev libssl-dev \
-	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev
+	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev groff-base
 
 PKGS      := libudev libkmod openssl libnl-3.0 inih json-c
 TEST_PKGS := umockdev-1.0

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The man pages are complete and clean: every option `mkagent --help` and
+ * `mkagent COMMAND --help` print appears in mkagent(8), every command has
+ * its section, and groff finds nothing to warn about in any page.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "run.h"
+#include "tap.h"
+#include "../agent/macro.h"
+
+static const char *const pages[] = { "man/mkagent.8", "man/mkagent.conf.5", "man/mkagent.profile.5",
+				     "man/mkagent-helpers.7" };
+
+/* The page as text to search: roff's \- is -, font escapes are gone. */
+static char *page_text(const char *rel)
+{
+	char *text = read_text(build_path(rel)), *w = text;
+
+	if (!text)
+		bail_out("cannot read %s", rel);
+	for (const char *r = text; *r;) {
+		if (r[0] == '\\' && r[1] == '-') {
+			*w++ = '-';
+			r += 2;
+		} else if (r[0] == '\\' && r[1] == 'f' && r[2]) {
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return text;
+}
+
+/* Each "--long" option in @help is in @man. */
+static void options_documented(const char *what, const char *help, const char *man)
+{
+	for (const char *p = help; (p = strstr(p, "--")); ) {
+		char opt[64];
+		size_t n = 2;
+
+		while (n < sizeof(opt) - 1 && (isalnum((unsigned char)p[n]) || p[n] == '-'))
+			n++;
+		memcpy(opt, p, n);
+		opt[n] = '\0';
+		p += n;
+		if (n == 2)
+			continue;
+		ok(strstr(man, opt) != NULL, "%s: %s is in mkagent(8)", what, opt);
+	}
+}
+
+int main(void)
+{
+	struct run_result r;
+	char *man = page_text("man/mkagent.8");
+	const char *line;
+
+	run_mkagent(&r, "--help", NULL);
+	options_documented("mkagent", r.out, man);
+	line = strstr(r.out, "Commands:\n");
+	ok(line != NULL, "mkagent --help lists the commands");
+	for (line = line ? strchr(line, '\n') + 1 : ""; *line == ' '; line = strchr(line, '\n') + 1) {
+		char cmd[32], section[64];
+		struct run_result c;
+
+		if (sscanf(line, " %31s", cmd) != 1)
+			break;
+		snprintf(section, sizeof(section), ".SS %s", cmd);
+		ok(strstr(man, section) != NULL, "%s has its section in mkagent(8)", cmd);
+		run_mkagent(&c, cmd, "--help", NULL);
+		is_int(c.status, 0, "mkagent %s --help", cmd);
+		options_documented(cmd, c.out, man);
+		run_result_free(&c);
+	}
+	run_result_free(&r);
+	free(man);
+
+	for (size_t i = 0; i < ARRAY_SIZE(pages); i++) {
+		char *argv[] = { "/usr/bin/groff", "-t", "-ww", "-man", "-z", (char *)build_path(pages[i]), NULL };
+
+		run_argv(&r, argv);
+		ok(r.status == 0 && !r.err[0], "groff -ww: %s has no warnings%s%s", pages[i],
+		   r.err[0] ? ": " : "", r.err);
+		run_result_free(&r);
+	}
+	return done_testing();
+}
