@@ -15,6 +15,7 @@ DATADIR    ?= $(PREFIX)/share/mkagent
 SYSCONFDIR ?= /etc
 UDEVRULESDIR ?= $(PREFIX)/lib/udev/rules.d
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 INSTALL    ?= install
 
 # Debian bookworm packages for the build and the tests.
@@ -194,6 +195,7 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 agent/mkagent $(DESTDIR)$(SBINDIR)/mkagent
+	$(INSTALL) -D -m 0644 completion/mkagent.bash $(DESTDIR)$(BASHCOMPDIR)/mkagent
 	for m in man/*.[1-8]; do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
 		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done

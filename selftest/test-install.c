@@ -15,6 +15,7 @@ int main(void)
 		int mode;
 	} files[] = {
 		{ "usr/sbin/mkagent", 0755 },
+		{ "usr/share/bash-completion/completions/mkagent", 0644 },
 		{ "usr/share/man/man8/mkagent.8", 0644 },
 		{ "usr/share/man/man5/mkagent.conf.5", 0644 },
 		{ "usr/share/man/man5/mkagent.profile.5", 0644 },
