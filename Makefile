@@ -20,7 +20,8 @@ INSTALL    ?= install
 
 # Debian bookworm packages for the build and the tests.
 DEB_PKGS := gcc make pkg-config perl systemd libudev-dev libkmod-dev libssl-dev \
-	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev groff-base
+	libnl-3-dev libinih-dev libjson-c-dev umockdev libumockdev-dev groff-base \
+	prometheus
 
 PKGS      := libudev libkmod openssl libnl-3.0 inih json-c
 TEST_PKGS := umockdev-1.0
@@ -196,6 +197,7 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 0755 agent/mkagent $(DESTDIR)$(SBINDIR)/mkagent
 	$(INSTALL) -D -m 0644 completion/mkagent.bash $(DESTDIR)$(BASHCOMPDIR)/mkagent
+	$(INSTALL) -D -m 0644 etc/mkagent.rules.yml $(DESTDIR)$(DATADIR)/mkagent.rules.yml
 	for m in man/*.[1-8]; do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
 		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done

@@ -67,8 +67,16 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (streq(section, "registers") && streq(name, "query-helper")) {
 		return helper_path(x, "[registers] query-helper", value, c->query_helper,
 				   sizeof(c->query_helper));
+	} else if (streq(section, "metrics") && streq(name, "textfile")) {
+		if (*value && value[0] != '/')
+			return ini_error(&x->why, "[metrics] textfile must be an absolute path, not '%s'",
+					 value);
+		if (strlen(value) >= sizeof(c->metrics_textfile))
+			return ini_error(&x->why, "[metrics] textfile is too long");
+		strcpy(c->metrics_textfile, value);
+		return 1;
 	} else if (!streq(section, "agent") && !streq(section, "pin") && !streq(section, "notify") &&
-		   !streq(section, "registers")) {
+		   !streq(section, "registers") && !streq(section, "metrics")) {
 		return ini_error(&x->why, "unknown section [%s]", section);
 	}
 	return ini_error(&x->why, "unknown key '%s' in [%s]", name, section);

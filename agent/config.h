@@ -26,6 +26,7 @@ struct config {
 	bool pin_helper_set; /* named in the file, not the default */
 	char notify_helper[PATH_MAX];
 	char query_helper[PATH_MAX];
+	char metrics_textfile[PATH_MAX]; /* "": no metrics */
 };
 
 void config_defaults(struct config *c);

@@ -28,6 +28,7 @@
 #include "fault.h"
 #include "kuevent.h"
 #include "log.h"
+#include "metrics.h"
 #include "macro.h"
 #include "registers.h"
 #include "runner.h"
@@ -265,6 +266,30 @@ static void bad_file(void *ctx, const char *sub, const char *why)
 		log_warn("%s", why);
 }
 
+/* The node_exporter textfile, after every pass: the operations' states as
+ * their files say, their registers as last read. */
+static void write_metrics(struct agent *ag, const struct op_list *ops)
+{
+	_cleanup_free_ struct metrics_op *m = calloc(ops->n ? ops->n : 1, sizeof(*m));
+	_cleanup_free_ char *text = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!ag->en.cfg.metrics_textfile[0])
+		return;
+	for (size_t i = 0; m && i < ops->n; i++) {
+		struct tracked *t = op_state_terminal(ops->v[i].state) ? NULL : track(ag, ops->v[i].id);
+
+		if (t)
+			m[n++] = (struct metrics_op){ &ops->v[i], &t->last };
+	}
+	rc = m ? metrics_format(m, n, &text) : -ENOMEM;
+	if (rc == 0)
+		rc = metrics_write(ag->en.cfg.metrics_textfile, text);
+	if (rc < 0)
+		log_warn("cannot write %s: %s", ag->en.cfg.metrics_textfile, strerror(-rc));
+}
+
 /*
  * After a uevent only the queues it named are read; the others' registers
  * are as last read, and the HSM changes them without a uevent. When the
@@ -373,6 +398,7 @@ static void reconcile(struct agent *ag)
 		apqn_list_free(&t->stale);
 		act(ag, t, &ops.v[i], &t->last, fresh);
 	}
+	write_metrics(ag, &ops);
 	view_free(&v);
 	apqn_list_free(&want);
 	op_list_free(&ops);

@@ -125,6 +125,7 @@ static const struct bad_file files[] = {
 	{ "an unknown config section", "conf", "[daemon]\nx = 1\n", "unknown section [daemon]" },
 	{ "a relative helper", "conf", "[pin]\nhelper = pinhelper\n", "must be an absolute path" },
 	{ "a bad auto-finalize", "conf", "[agent]\nauto-finalize = perhaps\n", "auto-finalize must be yes or no" },
+	{ "a relative metrics textfile", "conf", "[metrics]\ntextfile = node/mkagent.prom\n", "[metrics] textfile must be an absolute path" },
 	{ "a profile without mk-types", "profile", "[profile]\npin = no\n[reencipher]\nexec = /bin/true\n", "no mk-types in [profile]" },
 	{ "a profile with an unknown type", "profile", "[profile]\nmk-types = cca-rsa\n", "unknown MK type 'cca-rsa'" },
 	{ "a profile with a relative exec", "profile", "[profile]\nmk-types = ep11\n[finalize]\nexec = true\n", "exec must start with an absolute path" },

@@ -16,6 +16,7 @@ int main(void)
 	} files[] = {
 		{ "usr/sbin/mkagent", 0755 },
 		{ "usr/share/bash-completion/completions/mkagent", 0644 },
+		{ "usr/share/mkagent/mkagent.rules.yml", 0644 },
 		{ "usr/share/man/man8/mkagent.8", 0644 },
 		{ "usr/share/man/man5/mkagent.conf.5", 0644 },
 		{ "usr/share/man/man5/mkagent.profile.5", 0644 },
