@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <libudev.h>
 #include <openssl/rand.h>
 #include <signal.h>
@@ -22,14 +23,14 @@
 #include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "decide.h"
 #include "engine.h"
-#include "clock.h"
 #include "fault.h"
 #include "kuevent.h"
 #include "log.h"
-#include "metrics.h"
 #include "macro.h"
+#include "metrics.h"
 #include "registers.h"
 #include "runner.h"
 #include "uevent.h"
@@ -60,6 +61,8 @@ struct tracked {
 	int backoff_s;
 	char last_event[32];
 	char last_why[256];
+	enum action last_action;
+	int worker_status; /* of the last worker, -1: none ran */
 };
 
 struct agent {
@@ -89,7 +92,7 @@ static struct tracked *track(struct agent *ag, const char *id)
 		return NULL;
 	ag->ops = t;
 	t += ag->nops++;
-	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true };
+	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true, .worker_status = -1 };
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	return t;
 }
@@ -167,6 +170,7 @@ static void reap(struct agent *ag)
 		fault_point("worker reaped");
 		t->worker = 0;
 		t->reaped = true;
+		t->worker_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		log_info("operation %s: worker %d ended (%d)", t->id, (int)pid,
 			 WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	}
@@ -232,6 +236,7 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 {
 	struct decision d = decide(op, v);
 
+	t->last_action = d.action;
 	t->waits = d.waits_on_hsm;
 	if (!streq(t->last_why, d.why)) {
 		log_info("operation %s (%s): %s: %s", op->id, op_state_name(op->state),
@@ -657,24 +662,67 @@ static bool any_worker(const struct agent *ag)
 	return false;
 }
 
-static const char daemon_usage[] = "Usage: mkagent daemon [--once]\n"
+static const char daemon_usage[] = "Usage: mkagent daemon [--once [--json]]\n"
 				   "Watch the AP bus and carry out every planned operation.\n\n"
-				   "      --once   one pass over every operation, then exit\n";
+				   "      --once   one pass over every operation, then exit\n"
+				   "      --json   with --once, print what the pass did as JSON\n";
+
+/* What a --once pass did to each operation it looked at. */
+static void print_summary(struct agent *ag, bool json)
+{
+	json_object *list = json ? json_object_new_array() : NULL, *root;
+
+	for (size_t i = 0; i < ag->nops; i++) {
+		const struct tracked *t = &ag->ops[i];
+		struct errmsg e;
+		struct op op;
+
+		if (store_load(&ag->en.store, t->id, &op, NULL, &e) < 0)
+			continue;
+		if (json) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "id", json_object_new_string(op.id));
+			json_object_object_add(o, "state", json_object_new_string(op_state_name(op.state)));
+			json_object_object_add(o, "action", json_object_new_string(action_name(t->last_action)));
+			json_object_object_add(o, "why", json_object_new_string(t->last_why));
+			json_object_object_add(o, "worker_exit", t->worker_status < 0 ? NULL :
+						  json_object_new_int(t->worker_status));
+			json_object_array_add(list, o);
+		} else {
+			printf("Operation %s: %s (%s: %s)\n", op.id, op_state_name(op.state),
+			       action_name(t->last_action), t->last_why);
+		}
+		op_free(&op);
+	}
+	if (!json)
+		return;
+	root = json_object_new_object();
+	json_object_object_add(root, "operations", list);
+	printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_SPACED |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
 
 int cmd_daemon(const struct cli *cli, int argc, char **argv)
 {
 	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1 };
 	struct errmsg e;
+	bool json = false;
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h",
 				(const struct option[]){ { "once", no_argument, NULL, 'o' },
+							 { "json", no_argument, NULL, 'j' },
 							 { "help", no_argument, NULL, 'h' },
 							 { 0 } },
 				NULL)) != -1) {
 		if (c == 'o')
 			ag.once = true;
+		else if (c == 'j')
+			json = true;
 		else if (c == 'h') {
 			fputs(daemon_usage, stdout);
 			return EXIT_OK;
@@ -683,6 +731,10 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc) {
 		say_error("daemon: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (json && !ag.once) {
+		say_error("daemon: --json goes with --once");
 		return EXIT_USAGE;
 	}
 	if (log_get_level() == LOG_LVL_NONE && !cli->verbose_given)
@@ -711,6 +763,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 			sigwait(&chld, &sig);
 			reap(&ag);
 		}
+		print_summary(&ag, json);
 		teardown(&ag);
 		return EXIT_OK;
 	}

@@ -31,6 +31,7 @@ static const struct bad cli[] = {
 	{ "-v without a level", 2, "option '-v' needs a value", { "-v" } },
 	{ "-v with a bad level", 2, "'chatty' is not none, error, warn", { "-v", "chatty", "list" } },
 	{ "--config without a value", 2, "option '--config' needs a value", { "--config" } },
+	{ "daemon --json without --once", 2, "--json goes with --once", { "daemon", "--json" } },
 	{ "plan without -a", 2, "plan: -a/--apqns is required", { "plan", "-A", GOOD_A } },
 	{ "plan without a pattern", 2, "plan: give at least one pattern", { "plan", "-a", "08.0033" } },
 	{ "plan with a stray argument", 2, "plan: unexpected argument 'now'", { "plan", "-a", "08.0033", "-A", GOOD_A, "now" } },

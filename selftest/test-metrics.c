@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <json-c/json.h>
 
 #include "fixture.h"
 #include "tap.h"
@@ -103,6 +104,22 @@ int main(int argc, char **argv)
 		ok(listing && !strstr(listing, ".prom."), "no temporary file is left beside it");
 	}
 	agent_stop(agent, SIGTERM);
+
+	mk(&r, "daemon", "--once", "--json", NULL);
+	{
+		json_object *root = json_tokener_parse(r.out), *ops, *op, *v;
+
+		ok(r.status == 0 && root && json_object_object_get_ex(root, "operations", &ops) &&
+			   (op = json_object_array_get_idx(ops, 0)) &&
+			   json_object_object_get_ex(op, "id", &v) && streq(json_object_get_string(v), id) &&
+			   json_object_object_get_ex(op, "state", &v) &&
+			   streq(json_object_get_string(v), "reenciphered") &&
+			   json_object_object_get_ex(op, "action", &v) &&
+			   streq(json_object_get_string(v), "wait"),
+		   "daemon --once --json: the operation, its state and what the pass decided");
+		json_object_put(root);
+	}
+	run_result_free(&r);
 
 	ok(promtool("rules", build_path("etc/mkagent.rules.yml"), err, sizeof(err)),
 	   "promtool check rules accepts etc/mkagent.rules.yml%s%s", err[0] ? ": " : "", err);
