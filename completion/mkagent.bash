@@ -113,7 +113,7 @@ _mkagent()
 	reencipher) opts="-a --apqns $_mkagent_pattern_opts -i --id -h --help" ;;
 	finalize | cancel) opts="-i --id -h --help" ;;
 	list) opts="-i --id --json -h --help" ;;
-	daemon) opts="--once -h --help" ;;
+	daemon) opts="--once --json -h --help" ;;
 	rules)
 		opts="--root -h --help"
 		[[ $cur != -* && ${#words[@]} -eq 0 ]] && opts="install remove"
