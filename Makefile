@@ -146,6 +146,15 @@ bench: need-deps
 	@$(MAKE) --no-print-directory tests selftest/bench/bench selftest/bench/stamp
 	@for s in $(BENCH_RUN); do ./selftest/bench/bench $$s || exit 1; done | tee selftest/bench/last-run.md
 
+# make deb: the Debian package (debian/), checked by lintian; it lands in ../
+DEB_BUILD_PKGS := dpkg-dev debhelper lintian fakeroot
+deb: need-deps
+	@missing=$$(for p in $(DEB_BUILD_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
+	dpkg-buildpackage -us -uc -b
+	lintian --fail-on error ../mkagent_$(VERSION)_*.changes
+
 # make memcheck: the unit tests under valgrind, failing on any error or leak.
 MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent
 memcheck: need-deps
@@ -218,6 +227,6 @@ clean:
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo bench fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+.PHONY: all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)
