@@ -739,6 +739,9 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	}
 	if (log_get_level() == LOG_LVL_NONE && !cli->verbose_given)
 		log_set_level(LOG_LVL_INFO);
+	/* started by systemd (the unit sets INVOCATION_ID): syslog, with priorities */
+	if (getenv("INVOCATION_ID"))
+		log_to_syslog(true);
 	if (engine_open(&ag.en, cli, true, &e) < 0) {
 		say_error("daemon: %s", e.text);
 		return EXIT_REFUSED;

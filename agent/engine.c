@@ -228,7 +228,7 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 		   struct run_outcome *o, struct errmsg *e)
 {
 	_cleanup_free_ char *workdir = NULL;
-	struct pin_source pins = { .tty = en->tty };
+	struct pin_source pins = { .tty = en->tty, .op_id = op->id };
 	struct line_ctx lc = { op->id, p->name, phase_name(ph) };
 	struct env env;
 	char **argv = NULL;

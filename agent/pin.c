@@ -15,6 +15,7 @@
 struct first_line {
 	char *pin;
 	bool got;
+	const char *op_id;
 };
 
 static void take_first_line(void *ctx, int fd, const char *line)
@@ -22,7 +23,7 @@ static void take_first_line(void *ctx, int fd, const char *line)
 	struct first_line *f = ctx;
 
 	if (fd == 2) {
-		log_warn("PIN helper: %s", line);
+		log_warn("operation %s: PIN helper: %s", f->op_id ? f->op_id : "-", line);
 		return;
 	}
 	if (!f->got) {
@@ -31,15 +32,16 @@ static void take_first_line(void *ctx, int fd, const char *line)
 	}
 }
 
-static int from_helper(const char *helper, const char *label, char *pin, struct errmsg *e)
+static int from_helper(const struct pin_source *src, const char *label, char *pin,
+		       struct errmsg *e)
 {
 	_cleanup_free_ char *creds = NULL;
 	const char *cd = getenv("CREDENTIALS_DIRECTORY");
 	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL, NULL };
-	struct first_line f = { .pin = pin };
+	struct first_line f = { .pin = pin, .op_id = src->op_id };
 	struct run_outcome o;
 	char **argv = NULL;
-	int rc = helper_argv(helper, (const char *const[]){ label, NULL }, &argv, e);
+	int rc = helper_argv(src->helper, (const char *const[]){ label, NULL }, &argv, e);
 
 	if (rc < 0)
 		return rc;
@@ -102,7 +104,7 @@ int pin_get(void *ctx, const char *label, char *pin, struct errmsg *e)
 		if (!isgraph((unsigned char)*p) && *p != ' ')
 			return errmsg_set(e, -EINVAL, "bad PIN label");
 	if (src && src->helper && *src->helper)
-		return from_helper(src->helper, label, pin, e);
+		return from_helper(src, label, pin, e);
 	if (src && src->tty)
 		return from_tty(label, pin, e);
 	return errmsg_set(e, -ENOENT, "no PIN helper ([pin] helper) and no terminal to ask for %s",

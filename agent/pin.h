@@ -13,6 +13,7 @@
 struct pin_source {
 	const char *helper; /* NULL or "": none */
 	bool tty;	    /* may ask on /dev/tty */
+	const char *op_id;  /* the operation asking, for the log */
 };
 
 /* The get_pin callback of struct run_spec; @ctx is a struct pin_source. */
