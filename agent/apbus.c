@@ -178,7 +178,7 @@ int ap_bus_scan_apqns(struct ap_bus *bus, const struct apqn_list *want, struct e
 
 	if (!udev || !b.q) {
 		free(b.q);
-		return errmsg_set(e, -ENOMEM, "cannot create a udev context");
+		return errmsg_set(e, -ENOMEM, "%s", udev ? "out of memory" : "cannot create a udev context");
 	}
 	for (size_t i = 0; i < want->n; i++) {
 		char name[APQN_STR_MAX];
