@@ -82,6 +82,39 @@ char *created_id(const char *out)
 	return id;
 }
 
+char *plan_ep11(const char *profile, struct apsim_key *k, char *hex)
+{
+	char pattern[MKVP_STR_MAX];
+	struct run_result r;
+	char *id;
+
+	apsim_random_key(MK_EP11, k);
+	hex_of(MK_EP11, k, pattern);
+	if (hex)
+		strcpy(hex, pattern);
+	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", pattern, "--profiles", profile, NULL);
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	if (!id)
+		bail_out("plan: %s", r.err);
+	run_result_free(&r);
+	return id;
+}
+
+void use_config(const char *name, const char *fmt, ...)
+{
+	char path[4300], *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		bail_out("out of memory");
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/%s", tmp, name);
+	write_text(path, 0644, "%s", text);
+	setenv("MKAGENT_CONFIG", path, 1);
+	free(text);
+}
+
 /* A refusal: exit code, one line with @msg in it, nothing changed. */
 void refused(int want_status, const char *msg, const char *what, ...)
 {

@@ -26,6 +26,11 @@ void hex_of(enum mk_type t, const struct apsim_key *k, char *out);
 void load_all(const struct apqn *a, size_t n, enum mk_type t, const struct apsim_key *k);
 void activate_all(const struct apqn *a, size_t n, enum mk_type t);
 char *created_id(const char *out);
+/* Plan a change of both EP11 APQNs to a new random key @k (its pattern in
+ * @hex when not NULL) for @profile; the operation's ID, malloc'd. */
+char *plan_ep11(const char *profile, struct apsim_key *k, char *hex);
+/* Write @name in the test directory and make it mkagent's configuration. */
+void use_config(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int verify_store(const char *store, struct apqn a, char *out, size_t size);
 void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin);
 void write_profile(const char *name, const char *types, bool pin, const char *exec, const char *extra);

@@ -44,7 +44,7 @@ static char *file_of(const char *id)
 int main(int argc, char **argv)
 {
 	struct apsim_key k;
-	char hex[MKVP_STR_MAX], conf[4300], *id, *before, *after;
+	char hex[MKVP_STR_MAX], *id, *before, *after;
 	struct run_result r;
 	pid_t agent;
 
@@ -59,17 +59,9 @@ int main(int argc, char **argv)
 		bail_out("out of memory");
 	setenv("MKAGENT_STATE_DIR", state, 1);
 	snprintf(filler, sizeof(filler), "%s/filler", fs);
-	snprintf(conf, sizeof(conf), "%s/edges.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
-	setenv("MKAGENT_CONFIG", conf, 1);
+	use_config("edges.conf", "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
 
-	apsim_random_key(MK_EP11, &k);
-	hex_of(MK_EP11, &k, hex);
-	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-ep11", NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	run_result_free(&r);
-	if (!id)
-		bail_out("plan");
+	id = plan_ep11("simkeys-ep11", &k, hex);
 	load_all(EP11, 2, MK_EP11, &k);
 
 	fill();

@@ -35,7 +35,7 @@ static bool temp_left(void)
 
 int main(int argc, char **argv)
 {
-	char hex[MKVP_STR_MAX], conf[4300], sw[4300], preload[8192], *id, *before, *after;
+	char hex[MKVP_STR_MAX], sw[4300], preload[8192], *id, *before, *after;
 	const char *umockdev = getenv("LD_PRELOAD");
 	struct apsim_key k;
 	struct run_result r;
@@ -47,17 +47,9 @@ int main(int argc, char **argv)
 		 build_path("selftest/tools/eio.so"));
 	snprintf(sw, sizeof(sw), "%s/eio-switch", tmp);
 	setenv("EIO_SWITCH", sw, 1);
-	snprintf(conf, sizeof(conf), "%s/eio.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
-	setenv("MKAGENT_CONFIG", conf, 1);
+	use_config("eio.conf", "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
 
-	apsim_random_key(MK_EP11, &k);
-	hex_of(MK_EP11, &k, hex);
-	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-ep11", NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	run_result_free(&r);
-	if (!id)
-		bail_out("plan");
+	id = plan_ep11("simkeys-ep11", &k, hex);
 	load_all(EP11, 2, MK_EP11, &k);
 
 	setenv("LD_PRELOAD", preload, 1);

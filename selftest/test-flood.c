@@ -64,10 +64,9 @@ static int reads_of_others(void)
 
 int main(int argc, char **argv)
 {
-	char hex[MKVP_STR_MAX], conf[4300], *old_qlen, *id;
+	char hex[MKVP_STR_MAX], *old_qlen, *id;
 	int reads0, reads1, others;
 	struct apsim_key k;
-	struct run_result r;
 	double secs;
 	pid_t agent;
 
@@ -77,16 +76,8 @@ int main(int argc, char **argv)
 	if (!old_qlen || !set_qlen("40000\n"))
 		plan_skip_all("cannot lengthen the Unix datagram queue (" QLEN ")");
 
-	snprintf(conf, sizeof(conf), "%s/flood.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 3600\n");
-	setenv("MKAGENT_CONFIG", conf, 1);
-	apsim_random_key(MK_EP11, &k);
-	hex_of(MK_EP11, &k, hex);
-	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-ep11", NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	run_result_free(&r);
-	if (!id)
-		bail_out("plan");
+	use_config("flood.conf", "[agent]\npoll-interval = 3600\n");
+	id = plan_ep11("simkeys-ep11", &k, hex);
 
 	agent = agent_start(NULL, NULL, false, 1000);
 	reads0 = apsim_mkvps_reads(sim, EP11[0]);

@@ -50,7 +50,7 @@ static bool promtool(const char *what, const char *file, char *err, size_t size)
 
 int main(int argc, char **argv)
 {
-	char conf[4300], hex[MKVP_STR_MAX], line[512], err[4096], *id;
+	char hex[MKVP_STR_MAX], line[512], err[4096], *id;
 	struct apsim_key k;
 	struct run_result r;
 	pid_t agent;
@@ -60,18 +60,10 @@ int main(int argc, char **argv)
 	if (access("/usr/bin/promtool", X_OK) != 0)
 		bail_out("promtool is missing: make deps installs the prometheus package");
 	snprintf(prom, sizeof(prom), "%s/mkagent.prom", tmp);
-	snprintf(conf, sizeof(conf), "%s/metrics.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = no\n[metrics]\ntextfile = %s\n",
+	use_config("metrics.conf", "[agent]\npoll-interval = 1\nauto-finalize = no\n[metrics]\ntextfile = %s\n",
 		   prom);
-	setenv("MKAGENT_CONFIG", conf, 1);
 
-	apsim_random_key(MK_EP11, &k);
-	hex_of(MK_EP11, &k, hex);
-	mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-ep11", NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	run_result_free(&r);
-	if (!id)
-		bail_out("plan");
+	id = plan_ep11("simkeys-ep11", &k, hex);
 
 	agent = agent_start(NULL, NULL, false, 300);
 	snprintf(line, sizeof(line), "mkagent_operation_state{op=\"%s\",state=\"planned\"} 1\n", id);

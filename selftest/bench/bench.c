@@ -617,7 +617,6 @@ static void phase(char **argv)
 	int keys = env_int("BENCH_KEYS", 10000);
 	char exec[8192], store[4300], log[4300], hex[MKVP_STR_MAX];
 	struct apsim_key k;
-	struct run_result r;
 	double total = 0, helpers = 0;
 	char *id;
 
@@ -626,13 +625,7 @@ static void phase(char **argv)
 	simkeys_init(store, EP11[0], "ep11", keys, false);
 	snprintf(exec, sizeof(exec), "%s --store %s --hsm %s", simkeys, store, apsim_hsm_dir(sim));
 	write_profile("simkeys-big", "ep11", false, exec, NULL);
-	apsim_random_key(MK_EP11, &k);
-	hex_of(MK_EP11, &k, hex);
-	run_mkagent(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "simkeys-big", NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	run_result_free(&r);
-	if (!id)
-		bail_out("plan");
+	id = plan_ep11("simkeys-big", &k, hex);
 	load_all(EP11, 2, MK_EP11, &k);
 	snprintf(log, sizeof(log), "%s/phase.log", tmp);
 	printf("## Throughput of a phase\n\n"
