@@ -85,27 +85,39 @@ static int reg_of(const struct apqn_view *a, enum mk_type t, enum mk_reg r,
 	return 0;
 }
 
+/* I6: a NEW register of @a that the officer loaded with another key. */
+static int check_not_wrong(const struct op *op, const struct apqn_view *a, enum mk_type t,
+			   struct errmsg *e)
+{
+	const struct mk_register *r = &a->regs.reg[t][REG_NEW];
+	char n[APQN_STR_MAX], w[MKVP_STR_MAX], got[MKVP_STR_MAX];
+	struct mkvp p;
+
+	if (!a->regs_read || !a->regs.has[t] || !reg_state_has_mkvp(r->state) ||
+	    mk_register_holds(r, &op->new_mkvp[t]))
+		return 0;
+	p = r->mkvp;
+	mkvp_truncate(&p, mk_type_cli_bytes(t));
+	return errmsg_set(e, -EKEYREJECTED, "APQN %s: %s NEW holds %s, not the planned %s",
+			  apqn_format(a->apqn, n), mk_type_name(t), mkvp_format(&p, got),
+			  mkvp_format(&op->new_mkvp[t], w));
+}
+
+/* After check_not_wrong: NEW is empty or still being loaded. */
 static int check_loaded(const struct op *op, const struct apqn_view *a, enum mk_type t,
 			struct errmsg *e)
 {
 	const struct mkvp *want = &op->new_mkvp[t];
 	const struct mk_register *r;
-	char n[APQN_STR_MAX], w[MKVP_STR_MAX], got[MKVP_STR_MAX];
-	struct mkvp p;
+	char n[APQN_STR_MAX], w[MKVP_STR_MAX];
 	int rc = reg_of(a, t, REG_NEW, &r, e);
 
 	if (rc < 0)
 		return rc;
-	apqn_format(a->apqn, n);
-	mkvp_format(want, w);
 	if (mk_register_holds(r, want))
 		return 0;
-	if (reg_state_has_mkvp(r->state)) {
-		p = r->mkvp;
-		mkvp_truncate(&p, mk_type_cli_bytes(t));
-		return errmsg_set(e, -EKEYREJECTED, "APQN %s: %s NEW holds %s, not the planned %s", n,
-				  mk_type_name(t), mkvp_format(&p, got), w);
-	}
+	apqn_format(a->apqn, n);
+	mkvp_format(want, w);
 	return errmsg_set(e, -EAGAIN, "APQN %s: %s NEW is %s, not loaded with %s%s", n,
 			  mk_type_name(t), reg_state_name(r->state), w,
 			  r->state == REG_PARTIAL || r->state == REG_UNCOMMITTED ?
@@ -113,7 +125,7 @@ static int check_loaded(const struct op *op, const struct apqn_view *a, enum mk_
 				  "");
 }
 
-/* Every APQN of @op usable, before any register is looked at. */
+/* Every APQN of @op usable. */
 static int all_usable(const struct op *op, const struct view *v, struct errmsg *e)
 {
 	for (size_t i = 0; i < op->apqns.n; i++) {
@@ -127,24 +139,37 @@ static int all_usable(const struct op *op, const struct view *v, struct errmsg *
 	return 0;
 }
 
-int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e)
+/* @check for every type of @op on every APQN of @op that @v shows. */
+static int each_register(const struct op *op, const struct view *v,
+			 int (*check)(const struct op *, const struct apqn_view *, enum mk_type,
+				      struct errmsg *),
+			 struct errmsg *e)
 {
-	int rc = all_usable(op, v, e);
-
-	if (rc < 0)
-		return rc;
 	for (size_t i = 0; i < op->apqns.n; i++) {
 		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
 
-		for (int t = 0; t < MK_TYPE_COUNT; t++) {
-			if (!op->has_new[t])
-				continue;
-			rc = check_loaded(op, a, t, e);
+		for (int t = 0; a && t < MK_TYPE_COUNT; t++) {
+			int rc = op->has_new[t] ? check(op, a, t, e) : 0;
+
 			if (rc < 0)
 				return rc;
 		}
 	}
 	return 0;
+}
+
+int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e)
+{
+	/* A wrong key is said first: the officer must hear of it while the
+	 * other APQNs are still loading or offline, not once they are ready. */
+	int rc = each_register(op, v, check_not_wrong, e);
+
+	if (rc < 0)
+		return rc;
+	rc = all_usable(op, v, e);
+	if (rc < 0)
+		return rc;
+	return each_register(op, v, check_loaded, e);
 }
 
 int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e)

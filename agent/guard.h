@@ -32,7 +32,8 @@ int view_merge(const struct view *fresh, const struct view *old, const struct ap
 void view_free(struct view *v);
 
 /* I1: every APQN present, online, not check-stopped, NEW loaded with the
- * operation's pattern for every type. */
+ * operation's pattern for every type. I6: -EKEYREJECTED when some NEW
+ * holds another loaded pattern, whatever the other APQNs' state. */
 int guard_reencipher(const struct op *op, const struct view *v, struct errmsg *e);
 /* I2: every APQN's CUR holds the new pattern of every type. */
 int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e);

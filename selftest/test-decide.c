@@ -20,13 +20,16 @@ enum sit {
 	OFFLINE,
 	CHKSTOP,
 	DECONFIG,
+	WRONG_NOT_READY, /* NEW empty on the first, a different pattern on the second */
+	WRONG_OFFLINE,	 /* the first offline, a different pattern on the second */
 	SIT_COUNT,
 };
 
 static const char *const sit_names[SIT_COUNT] = {
 	"not loaded", "partially loaded", "loaded", "wrong key loaded", "activated on some",
 	"activated on all", "activated, CCA NEW not yet empty", "APQN missing", "APQN offline",
-	"APQN check-stopped", "APQN config off",
+	"APQN check-stopped", "APQN config off", "wrong key on one, the other not loaded",
+	"wrong key on one, the other offline",
 };
 
 static void reg(struct mk_register *r, enum reg_state s, const char *hex)
@@ -43,7 +46,7 @@ static struct view make_view(enum sit s, struct apqn_view *slots)
 		struct apqn_view *a = &slots[i];
 		struct mk_register *r = a->regs.reg[MK_CCA_AES];
 		bool loaded = s == LOADED || s == WRONG_KEY || s == MISSING || s == OFFLINE ||
-			      s == CHKSTOP || s == DECONFIG || (s == PARTIAL && i == 0) ||
+			      s == CHKSTOP || s == DECONFIG || s == WRONG_OFFLINE || (s == PARTIAL && i == 0) ||
 			      (s == ACTIVE_SOME && i == 1) || (s == ACTIVE_NEW_FULL && i == 1);
 		bool active = s == ACTIVE_ALL || s == ACTIVE_NEW_FULL || (s == ACTIVE_SOME && i == 0);
 
@@ -55,7 +58,7 @@ static struct view make_view(enum sit s, struct apqn_view *slots)
 		reg(&r[REG_OLD], active ? REG_VALID : REG_INVALID, active ? OLDP : NULL);
 		if (s == PARTIAL && i == 1)
 			reg(&r[REG_NEW], REG_PARTIAL, NULL);
-		if (s == WRONG_KEY && i == 1)
+		if ((s == WRONG_KEY || s == WRONG_NOT_READY || s == WRONG_OFFLINE) && i == 1)
 			reg(&r[REG_NEW], REG_FULL, WRONG);
 		if (i == 1 && s == MISSING)
 			a->present = false;
@@ -65,8 +68,12 @@ static struct view make_view(enum sit s, struct apqn_view *slots)
 			a->chkstop = 1;
 		if (i == 1 && s == DECONFIG)
 			a->config = 0;
-		if (i == 1 && s >= MISSING)
+		if (i == 1 && s >= MISSING && s <= DECONFIG)
 			a->regs_read = s == OFFLINE ? false : a->regs_read;
+		if (i == 0 && s == WRONG_OFFLINE) {
+			a->online = 0;
+			a->regs_read = false;
+		}
 	}
 	return (struct view){ .v = slots, .n = 2 };
 }
@@ -92,25 +99,28 @@ static const enum op_state states[] = { OP_PLANNED, OP_REENCIPHERING, OP_REENCIP
 static const struct row table[][SIT_COUNT] = {
 	/* planned */
 	{ W(NULL), W(NULL), RUN(PHASE_REENCIPHER, "loaded"), W("unexpected-new-mkvp"), EARLY, EARLY,
-	  EARLY, W("apqn-missing"), W(NULL), W(NULL), W(NULL) },
+	  EARLY, W("apqn-missing"), W(NULL), W(NULL), W(NULL), W("unexpected-new-mkvp"),
+	  W("unexpected-new-mkvp") },
 	/* reenciphering (a phase interrupted) */
 	{ W(NULL), W(NULL), RUN(PHASE_REENCIPHER, NULL), W("unexpected-new-mkvp"), EARLY, EARLY,
-	  EARLY, W("apqn-missing"), W(NULL), W(NULL), W(NULL) },
+	  EARLY, W("apqn-missing"), W(NULL), W(NULL), W(NULL), W("unexpected-new-mkvp"),
+	  W("unexpected-new-mkvp") },
 	/* reenciphered */
 	{ W(NULL), W(NULL), W(NULL), W(NULL), W(NULL), RUN(PHASE_FINALIZE, NULL), W(NULL),
-	  W("apqn-missing"), W(NULL), W(NULL), W(NULL) },
+	  W("apqn-missing"), W(NULL), W(NULL), W(NULL), W(NULL), W(NULL) },
 	/* finalizing (interrupted) */
 	{ W(NULL), W(NULL), W(NULL), W(NULL), W(NULL), RUN(PHASE_FINALIZE, NULL),
-	  RUN(PHASE_FINALIZE, NULL), W("apqn-missing"), W(NULL), W(NULL), W(NULL) },
+	  RUN(PHASE_FINALIZE, NULL), W("apqn-missing"), W(NULL), W(NULL), W(NULL), W(NULL), W(NULL) },
 	/* canceling (interrupted) */
 	{ RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL),
 	  RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL),
 	  RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL),
-	  RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL) },
+	  RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL), RUN(PHASE_CANCEL, NULL),
+	  RUN(PHASE_CANCEL, NULL) },
 	/* error, finalized, canceled: held or done */
-	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
-	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
-	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
+	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
+	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
+	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
 };
 
 int main(void)
