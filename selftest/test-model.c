@@ -5,14 +5,18 @@
  * offline and check-stopped, helpers failing or asking to wait (exit 75),
  * agent restarts (SIGKILL) and a person's commands, against the real agent
  * under apsim. The consumer's helper checks the invariants at the moment
- * every phase starts (I1 reencipher, I2 finalize, I3 cancel); at the end
- * every operation still exists (I8) and none in planned or reenciphering
- * has a new key active (I5).
+ * every phase starts (I1 reencipher, I2 finalize, I3 cancel, I7 not a
+ * phase the operation file says is done). After every step at most one
+ * operation is live (I4: they would all share the APQNs), and a plan
+ * beside a live one is refused; a wrong key loaded while an operation is
+ * planned is warned of (I6). At the end every operation still exists (I8)
+ * and none in planned or reenciphering has a new key active (I5).
  *
  *   test-model [SEQUENCES [STEPS [SEED]]]      (make check: 3 x 25)
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -22,10 +26,28 @@
 #include "tap.h"
 #include "../agent/macro.h"
 
-static char violations[4200], fail_flag[4200], later_flag[4200], agent_log[4200];
+static char violations[4200], fail_flag[4200], later_flag[4200], agent_log[4200],
+	notified[4200];
 static pid_t agent;
 static char *ids[256];
 static int nids;
+static bool online[2] = { true, true }, chkstop[2];
+static int refused_plans, wrong_key_checks; /* how often I4 and I6 were put to the test */
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+{
+	FILE *f = fopen(violations, "a");
+	va_list ap;
+
+	if (!f)
+		bail_out("cannot open %s", violations);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+	fclose(f);
+}
 
 static void start(void)
 {
@@ -43,33 +65,89 @@ static const char *const actions[] = {
 	"helper ok",  "restart",    "reencipher",   "finalize",   "cancel",	    "wait",
 };
 
+static bool live(const char *id)
+{
+	const char *st = op_field(id, "state");
+
+	return !streq(st, "finalized") && !streq(st, "canceled");
+}
+
 /* The newest operation that is not over, or NULL. */
 static const char *live_op(void)
 {
-	for (int i = nids - 1; i >= 0; i--) {
-		const char *st = op_field(ids[i], "state");
-
-		if (!streq(st, "finalized") && !streq(st, "canceled"))
+	for (int i = nids - 1; i >= 0; i--)
+		if (live(ids[i]))
 			return ids[i];
-	}
 	return NULL;
+}
+
+/* I4: every operation covers the same (APQN, MK type) pairs, so at most
+ * one may be live. */
+static void check_one_live(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nids; i++)
+		n += live(ids[i]);
+	if (n > 1)
+		violation("I4: %d operations live on the same APQNs", n);
+}
+
+/* The last event the notify helper was given for @id, "" when none. */
+static const char *last_event(const char *id, char *buf, size_t size)
+{
+	char *text = read_text(notified), *save = NULL;
+
+	buf[0] = '\0';
+	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+		char *sp = strchr(l, ' ');
+
+		if (sp && streq(sp + 1, id))
+			snprintf(buf, size, "%.*s", (int)(sp - l), l);
+	}
+	free(text);
+	return buf;
+}
+
+/* I6: a wrong key in NEW of a readable APQN while @id is planned: no
+ * step, and the officer is warned, whatever the other APQN's state. */
+static void check_wrong_key_warned(const char *id, int q)
+{
+	char ev[64];
+
+	if (!id || !streq(op_field(id, "state"), "planned") || !online[q] || chkstop[q])
+		return;
+	sleep_ms(1300); /* a poll interval and some */
+	wrong_key_checks++;
+	/* error: the other APQN has the new key active (I5 goes first) */
+	if (streq(op_field(id, "state"), "error"))
+		return;
+	if (!streq(op_field(id, "state"), "planned"))
+		violation("I6: %s went %s with a wrong key in NEW", id, op_field(id, "state"));
+	else if (!streq(last_event(id, ev, sizeof(ev)), "unexpected-new-mkvp"))
+		violation("I6: %s planned with a wrong key in NEW; last event '%s'", id, ev);
 }
 
 static void step(int a, struct apsim_key *k, struct apsim_key *wrong)
 {
-	struct apqn q = EP11[rand() % 2];
+	int qi = rand() % 2;
+	struct apqn q = EP11[qi];
 	struct run_result r;
 	const char *id = live_op();
 	char hex[MKVP_STR_MAX];
 
 	switch (a) {
-	case 0: /* plan, when nothing is live (I4 would refuse) */
-		if (id || nids >= 256)
+	case 0: /* plan; refused while one is live (I4) */
+		if (nids >= 256)
 			return;
-		apsim_random_key(MK_EP11, k);
-		hex_of(MK_EP11, k, hex);
+		if (!id)
+			apsim_random_key(MK_EP11, k);
+		hex_of(MK_EP11, id ? wrong : k, hex);
 		mk(&r, "plan", "-a", "0a.0033,0c.0033", "-e", hex, "--profiles", "guarded", NULL);
-		if (created_id(r.out))
+		if (id && (r.status != 1 || created_id(r.out)))
+			violation("I4: plan beside live %s: exit %d, %s", id, r.status, r.out);
+		refused_plans += id != NULL;
+		if (!id && created_id(r.out))
 			ids[nids++] = strdup(created_id(r.out));
 		run_result_free(&r);
 		return;
@@ -81,6 +159,7 @@ static void step(int a, struct apsim_key *k, struct apsim_key *wrong)
 		return;
 	case 3:
 		apsim_load(sim, q, MK_EP11, wrong);
+		check_wrong_key_warned(id, qi);
 		return;
 	case 4:
 		apsim_activate(sim, q, MK_EP11);
@@ -91,10 +170,12 @@ static void step(int a, struct apsim_key *k, struct apsim_key *wrong)
 	case 6:
 	case 7:
 		apsim_set_online(sim, q, a == 7);
+		online[qi] = a == 7;
 		return;
 	case 8:
 	case 9:
 		apsim_set_chkstop(sim, q, a == 8);
+		chkstop[qi] = a == 8;
 		return;
 	case 10:
 		write_text(fail_flag, 0644, "1\n");
@@ -153,7 +234,7 @@ int main(int argc, char **argv)
 {
 	int sequences = argc > 1 ? atoi(argv[1]) : 3, steps = argc > 2 ? atoi(argv[2]) : 25;
 	unsigned int seed = argc > 3 ? (unsigned int)atoi(argv[3]) : 20261122;
-	char script[4200], exec[8400], conf[4200], *text;
+	char script[4200], exec[8400], notify[4200], *text;
 	struct apsim_key k, wrong;
 	int total = 0, lost = 0, early = 0;
 
@@ -162,20 +243,24 @@ int main(int argc, char **argv)
 	snprintf(fail_flag, sizeof(fail_flag), "%s/helper-fails", tmp);
 	snprintf(later_flag, sizeof(later_flag), "%s/helper-waits", tmp);
 	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", tmp);
+	snprintf(notified, sizeof(notified), "%s/notified", tmp);
+	snprintf(notify, sizeof(notify), "%s/notify", tmp);
+	write_text(notify, 0755, "#!/bin/sh\necho \"$1 $2\" >> %s\n", notified);
 	snprintf(script, sizeof(script), "%s/guarded", tmp);
 	write_text(script, 0755,
 		   "#!/bin/sh\n"
+		   "grep -qx \"$1 = done\" %s/ops/$MKAGENT_OP_ID.ini &&\n"
+		   "  echo \"$MKAGENT_OP_ID I7: $1 started again after it was done\" >> %s\n"
 		   "%s --store %s --hsm %s check \"$1\" %s\n"
 		   "[ -f %s ] && { echo 'told to fail' >&2; exit 1; }\n"
 		   "[ -f %s ] && { echo 'told to wait' >&2; exit 75; }\n"
 		   "exec %s --store %s --hsm %s \"$1\"\n",
-		   simkeys, ep11_store, apsim_hsm_dir(sim), violations, fail_flag, later_flag, simkeys,
-		   ep11_store, apsim_hsm_dir(sim));
+		   state, violations, simkeys, ep11_store, apsim_hsm_dir(sim), violations, fail_flag,
+		   later_flag, simkeys, ep11_store, apsim_hsm_dir(sim));
 	snprintf(exec, sizeof(exec), "%s", script);
 	write_profile("guarded", "ep11", false, exec, NULL);
-	snprintf(conf, sizeof(conf), "%s/model.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
-	setenv("MKAGENT_CONFIG", conf, 1);
+	use_config("model.conf", "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n"
+		   "[notify]\nhelper = %s\n", tmp, notify);
 	srand(seed);
 	diag("seed %u, %d sequences of %d steps", seed, sequences, steps);
 	apsim_random_key(MK_EP11, &wrong);
@@ -188,6 +273,7 @@ int main(int argc, char **argv)
 
 			step(a, &k, &wrong);
 			sleep_ms(150);
+			check_one_live();
 		}
 		/* the sequence ends: everything usable, the agent has its say */
 		unlink(fail_flag);
@@ -195,6 +281,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 2; i++) {
 			apsim_set_chkstop(sim, EP11[i], false);
 			apsim_set_online(sim, EP11[i], true);
+			online[i] = true;
+			chkstop[i] = false;
 		}
 		sleep_ms(2500);
 		{
@@ -215,11 +303,13 @@ int main(int argc, char **argv)
 		lost += !st[0];
 	}
 	text = read_text(violations);
-	diag("%d sequences, %d steps, %d operations, %s", sequences, total, nids,
+	diag("%d sequences, %d steps, %d operations, %d plans beside a live one, %d wrong keys "
+	     "while planned, %s",
+	     sequences, total, nids, refused_plans, wrong_key_checks,
 	     text && *text ? "violations:" : "0 violations");
 	if (text && *text)
 		diag("%s", text);
-	ok(!text || !*text, "no phase started against the invariants I1-I3 (%d steps)", total);
+	ok(!text || !*text, "no violation of I1-I4, I6, I7 (%d steps)", total);
 	is_int(lost, 0, "I8: every operation is still there, live or in history");
 	is_int(early, 0, "I5: no operation stays planned or re-enciphering with a new key active");
 	ok(nids >= sequences, "each sequence planned an operation (%d)", nids);
