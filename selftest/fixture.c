@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -301,6 +302,8 @@ pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms
 	if (pid == 0) {
 		int fd = log ? open(log, O_WRONLY | O_CREAT | O_APPEND, 0600) : open("/dev/null", O_WRONLY);
 
+		/* a test that bails out leaves no agent behind */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		if (debug)

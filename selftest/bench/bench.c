@@ -186,11 +186,21 @@ static char *plan_op(const struct apqn *a, size_t n, const struct apsim_key *k)
 	return id;
 }
 
+/* Cancel @id; the agent's worker may still hold its lock for a moment
+ * after writing the state the trial waited for. */
 static void cancel(const char *id)
 {
 	struct run_result r;
 
-	run_mkagent(&r, "cancel", "-i", id, NULL);
+	for (int i = 0;; i++) {
+		run_mkagent(&r, "cancel", "-i", id, NULL);
+		if (r.status == 0)
+			break;
+		if (!strstr(r.err, "is busy") || i == 500)
+			bail_out("cancel %s: %s", id, r.err);
+		run_result_free(&r);
+		sleep_ms(10);
+	}
 	run_result_free(&r);
 }
 
@@ -595,6 +605,7 @@ static void ops(char **argv)
 		}
 		print_scale_row("live operations (1 024 APQNs):", *want);
 	}
+	printf("\n");
 	unstage();
 }
 
