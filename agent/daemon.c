@@ -52,7 +52,7 @@ struct tracked {
 	bool dirty;	    /* read all its registers in the next pass */
 	struct apqn_list stale; /* or only these: a uevent named them */
 	struct view last;	/* its registers as last read */
-	bool waits;	    /* its last decision waits on the HSM */
+	bool waits;	    /* its last decision waits on the HSM, or a retry does */
 	bool seen;
 	bool reaped;	    /* its worker just ended */
 	enum op_state spawned_in; /* the state its worker started from */
@@ -226,6 +226,7 @@ static void retry_later(struct agent *ag, struct tracked *t)
 	if (t->backoff_s > RETRY_MAX_S)
 		t->backoff_s = RETRY_MAX_S;
 	t->retry_at = now_ms() + t->backoff_s * 1000LL;
+	t->waits = true;
 	log_info("operation %s: trying again in %d s", t->id, t->backoff_s);
 }
 
@@ -245,9 +246,13 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 	}
 	switch (d.action) {
 	case ACT_RUN:
-		/* a step the agent already tried and that must wait stays waiting */
-		if (t->retry_at && now_ms() < t->retry_at)
+		/* A step the agent already tried and that must wait stays waiting;
+		 * its registers are still read every poll, so that an early
+		 * activation or a wrong key is seen then, not after the back-off. */
+		if (t->retry_at && now_ms() < t->retry_at) {
+			t->waits = true;
 			return;
+		}
 		notify_once(ag, t, op, &d);
 		spawn(ag, t, d.phase, fresh ? v : NULL);
 		return;

@@ -339,6 +339,31 @@ static void idle(void)
 	free(id);
 }
 
+/* A step that must wait (exit 75) is retried with a doubling back-off;
+ * the operation's registers are still read every poll meanwhile, so an
+ * early activation is caught at once, not when the back-off ends. */
+static void backoff_still_watches(void)
+{
+	char script[4096], hex[MKVP_STR_MAX], *id;
+	struct apsim_key k;
+
+	snprintf(script, sizeof(script), "%s/later", tmp);
+	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] && { echo 'not yet' >&2; exit 75; }\nexit 0\n");
+	write_profile("later", "cca-asym", false, script, NULL);
+	start_agent(conf_fast);
+	apsim_random_key(MK_CCA_ASYM, &k);
+	hex_of(MK_CCA_ASYM, &k, hex);
+	id = plan_op("0b.0033", "-S", hex, "later");
+	apsim_load(sim, CCA[2], MK_CCA_ASYM, &k);
+	ok(wait_log("trying again in 8 s", 20000), "a helper that exits 75: the agent backs off, up to 8 s");
+	activate_all(&CCA[2], 1, MK_CCA_ASYM);
+	ok(wait_state(id, "error", 2500, NULL),
+	   "  an early activation during the back-off is seen at the next poll");
+	ok(!strncmp(op_field(id, "reason"), "activated-early", 15), "  reason: %s", op_field(id, "reason"));
+	stop_agent(SIGTERM);
+	free(id);
+}
+
 int main(int argc, char **argv)
 {
 	char helper[4096];
@@ -364,6 +389,7 @@ int main(int argc, char **argv)
 	failing_helpers();
 	killed_mid_phase();
 	idle();
+	backoff_still_watches();
 	if (tap_exit_status())
 		diag("daemon log: %s", daemon_log);
 	apsim_free(sim);
