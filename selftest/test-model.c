@@ -93,7 +93,8 @@ static void check_one_live(void)
 		violation("I4: %d operations live on the same APQNs", n);
 }
 
-/* The last event the notify helper was given for @id, "" when none. */
+/* The last event the agent notified for @id, "" when none. `planned` is
+ * the plan command's own, and may come after the agent's first. */
 static const char *last_event(const char *id, char *buf, size_t size)
 {
 	char *text = read_text(notified), *save = NULL;
@@ -102,7 +103,7 @@ static const char *last_event(const char *id, char *buf, size_t size)
 	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
 		char *sp = strchr(l, ' ');
 
-		if (sp && streq(sp + 1, id))
+		if (sp && streq(sp + 1, id) && strncmp(l, "planned ", 8) != 0)
 			snprintf(buf, size, "%.*s", (int)(sp - l), l);
 	}
 	free(text);
