@@ -52,7 +52,7 @@ struct tracked {
 	bool dirty;	    /* read all its registers in the next pass */
 	struct apqn_list stale; /* or only these: a uevent named them */
 	struct view last;	/* its registers as last read */
-	bool waits;	    /* its last decision waits on the HSM, or a retry does */
+	bool waits;	    /* its last decision waits on the HSM */
 	bool seen;
 	bool reaped;	    /* its worker just ended */
 	enum op_state spawned_in; /* the state its worker started from */
@@ -226,7 +226,6 @@ static void retry_later(struct agent *ag, struct tracked *t)
 	if (t->backoff_s > RETRY_MAX_S)
 		t->backoff_s = RETRY_MAX_S;
 	t->retry_at = now_ms() + t->backoff_s * 1000LL;
-	t->waits = true;
 	log_info("operation %s: trying again in %d s", t->id, t->backoff_s);
 }
 
@@ -246,13 +245,9 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 	}
 	switch (d.action) {
 	case ACT_RUN:
-		/* A step the agent already tried and that must wait stays waiting;
-		 * its registers are still read every poll, so that an early
-		 * activation or a wrong key is seen then, not after the back-off. */
-		if (t->retry_at && now_ms() < t->retry_at) {
-			t->waits = true;
+		/* a step the agent already tried and that must wait stays waiting */
+		if (t->retry_at && now_ms() < t->retry_at)
 			return;
-		}
 		notify_once(ag, t, op, &d);
 		spawn(ag, t, d.phase, fresh ? v : NULL);
 		return;
@@ -418,6 +413,14 @@ static void reconcile(struct agent *ag)
 
 /* ---- the timer ---- */
 
+/* Whether @t's registers are read every poll: it waits on the HSM, or its
+ * step backs off, and an early activation or a wrong key must still be
+ * seen at the next poll, not when the back-off ends. */
+static bool watched(const struct tracked *t)
+{
+	return t->waits || t->retry_at;
+}
+
 static void arm_timer(struct agent *ag)
 {
 	long long now = now_ms(), when = 0;
@@ -427,7 +430,7 @@ static void arm_timer(struct agent *ag)
 	for (size_t i = 0; i < ag->nops; i++) {
 		struct tracked *t = &ag->ops[i];
 
-		waiting |= t->waits && !t->worker;
+		waiting |= watched(t) && !t->worker;
 		if (t->retry_at && (!when || t->retry_at < when))
 			when = t->retry_at;
 	}
@@ -465,7 +468,7 @@ static void on_timer(struct agent *ag)
 	if (ag->next_poll && now >= ag->next_poll) {
 		ag->next_poll = 0;
 		for (size_t i = 0; i < ag->nops; i++)
-			if (ag->ops[i].waits)
+			if (watched(&ag->ops[i]))
 				ag->ops[i].dirty = true;
 	}
 }
@@ -478,7 +481,7 @@ static void mark_apqns(struct agent *ag, const struct uevent *u)
 		if (!u->bindings_complete && !u->initscan_done)
 			return;
 		for (size_t i = 0; i < ag->nops; i++)
-			if (ag->ops[i].waits)
+			if (watched(&ag->ops[i]))
 				ag->ops[i].dirty = true;
 		return;
 	}
