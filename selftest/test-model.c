@@ -234,7 +234,9 @@ static bool new_key_active(const char *id)
 int main(int argc, char **argv)
 {
 	int sequences = argc > 1 ? atoi(argv[1]) : 3, steps = argc > 2 ? atoi(argv[2]) : 25;
-	unsigned int seed = argc > 3 ? (unsigned int)atoi(argv[3]) : 20261122;
+	/* make check's seed: it plans beside a live operation and loads a wrong
+	 * key while one is planned, and failed on the guard before I6's fix */
+	unsigned int seed = argc > 3 ? (unsigned int)atoi(argv[3]) : 31337;
 	char script[4200], exec[8400], notify[4200], *text;
 	struct apsim_key k, wrong;
 	int total = 0, lost = 0, early = 0;
