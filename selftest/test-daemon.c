@@ -200,17 +200,25 @@ static void missing_midway(void)
 	free(id);
 }
 
+/* Profile @name for @types, whose helper is the shell script @body. */
+static void script_profile(const char *name, const char *types, const char *body, const char *extra)
+{
+	char script[4096];
+
+	snprintf(script, sizeof(script), "%s/%s", tmp, name);
+	write_text(script, 0755, "#!/bin/sh\n%s", body);
+	write_profile(name, types, false, script, extra);
+}
+
 static void failing_helpers(void)
 {
-	char script[4096], hex[MKVP_STR_MAX], *id;
+	char hex[MKVP_STR_MAX], *id;
 	struct apsim_key k;
 
-	snprintf(script, sizeof(script), "%s/boom", tmp);
-	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n");
-	write_profile("boom", "cca-apka", false, script, NULL);
-	snprintf(script, sizeof(script), "%s/hang", tmp);
-	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] && exec sleep 600\nexit 0\n");
-	write_profile("hang", "cca-apka", false, script, "timeout = 1\n");
+	script_profile("boom", "cca-apka",
+		       "[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n", NULL);
+	script_profile("hang", "cca-apka", "[ \"$1\" = reencipher ] && exec sleep 600\nexit 0\n",
+		       "timeout = 1\n");
 	start_agent(conf_fast);
 	for (int i = 0; i < 2; i++) {
 		apsim_random_key(MK_CCA_APKA, &k);
@@ -344,12 +352,11 @@ static void idle(void)
  * early activation is caught at once, not when the back-off ends. */
 static void backoff_still_watches(void)
 {
-	char script[4096], hex[MKVP_STR_MAX], *id;
+	char hex[MKVP_STR_MAX], *id;
 	struct apsim_key k;
 
-	snprintf(script, sizeof(script), "%s/later", tmp);
-	write_text(script, 0755, "#!/bin/sh\n[ \"$1\" = reencipher ] && { echo 'not yet' >&2; exit 75; }\nexit 0\n");
-	write_profile("later", "cca-asym", false, script, NULL);
+	script_profile("later", "cca-asym",
+		       "[ \"$1\" = reencipher ] && { echo 'not yet' >&2; exit 75; }\nexit 0\n", NULL);
 	start_agent(conf_fast);
 	apsim_random_key(MK_CCA_ASYM, &k);
 	hex_of(MK_CCA_ASYM, &k, hex);
