@@ -114,13 +114,6 @@ static struct tracked *by_worker(struct agent *ag, pid_t pid)
 
 /* ---- workers ---- */
 
-static void worker_term(int sig)
-{
-	(void)sig;
-	runner_stop_current();
-	_exit(128 + SIGTERM);
-}
-
 static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
 {
 	pid_t pid;
@@ -138,8 +131,9 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const stru
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGTERM, worker_term);
-		signal(SIGINT, worker_term);
+		/* I9: a signal ends the helper, and the worker keeps the
+		 * operation's lock until the helper is gone */
+		runner_catch_interrupts();
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() == 1)
 			_exit(128 + SIGTERM);
@@ -755,6 +749,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 	ag.en.tty = false;
+	ag.en.echo = false;
 	if (setup(&ag, &e) < 0) {
 		say_error("daemon: %s", e.text);
 		teardown(&ag);

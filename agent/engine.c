@@ -32,6 +32,7 @@ int engine_open(struct engine *en, const struct cli *cli, bool create, struct er
 		return rc;
 	}
 	en->tty = isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+	en->echo = true;
 	return 0;
 }
 
@@ -122,22 +123,34 @@ static void env_free(struct env *env)
 /* ---- transitions ---- */
 
 static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      const char *error_event, struct errmsg *e);
+		      const char *error_event, const char *audit, struct errmsg *e);
 
 int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
 		      struct errmsg *e)
 {
-	return transition(en, op, to, reason, "error", e);
+	return transition(en, op, to, reason, "error", NULL, e);
 }
 
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e)
 {
-	return transition(en, op, OP_ERROR, reason, event, e);
+	return transition(en, op, OP_ERROR, reason, event, NULL, e);
 }
 
+int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e)
+{
+	_cleanup_free_ char *reason = strdup(op->reason);
+	char audit[sizeof(op->reason) + 64];
+
+	if (!reason)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	snprintf(audit, sizeof(audit), "forced by uid %u: %s", (unsigned)getuid(), reason);
+	return transition(en, op, OP_CANCELED, reason, NULL, audit, e);
+}
+
+/* @audit: the audit log's reason when it says more than the operation's */
 static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      const char *error_event, struct errmsg *e)
+		      const char *error_event, const char *audit, struct errmsg *e)
 {
 	enum op_state from = op->state;
 	int rc;
@@ -151,7 +164,7 @@ static int transition(struct engine *en, struct op *op, enum op_state to, const 
 		op->state = from;
 		return rc;
 	}
-	store_audit(&en->store, op->id, op_state_name(from), op_state_name(to), op->reason);
+	store_audit(&en->store, op->id, op_state_name(from), op_state_name(to), audit ?: op->reason);
 	log_info("operation %s: %s -> %s", op->id, op_state_name(from), op_state_name(to));
 	switch (to) {
 	case OP_REENCIPHERED:
@@ -214,14 +227,20 @@ int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 
 struct line_ctx {
 	const char *op, *profile, *phase;
+	bool echo;
 };
 
 static void helper_line(void *ctx, int fd, const char *line)
 {
 	struct line_ctx *l = ctx;
+	enum log_level lvl = fd == 2 ? LOG_LVL_WARN : LOG_LVL_INFO;
 
-	log_msg(fd == 2 ? LOG_LVL_WARN : LOG_LVL_INFO, "operation %s: %s %s: %s", l->op, l->profile,
-		l->phase, line);
+	log_msg(lvl, "operation %s: %s %s: %s", l->op, l->profile, l->phase, line);
+	/* a person sees the progress, once */
+	if (l->echo && log_get_level() < lvl) {
+		printf("  %s: %s\n", l->profile, line);
+		fflush(stdout);
+	}
 }
 
 static int run_one(struct engine *en, struct op *op, const struct profile *p, enum phase ph,
@@ -229,7 +248,7 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 {
 	_cleanup_free_ char *workdir = NULL;
 	struct pin_source pins = { .tty = en->tty, .op_id = op->id };
-	struct line_ctx lc = { op->id, p->name, phase_name(ph) };
+	struct line_ctx lc = { op->id, p->name, phase_name(ph), en->echo };
 	struct env env;
 	char **argv = NULL;
 	int rc;
@@ -295,6 +314,24 @@ void engine_mark_first_running(struct op *op, enum phase ph)
 	}
 }
 
+/* I9: the helper is gone; the phase is to be run again, and the audit
+ * log says who stopped it. */
+static enum phase_result interrupted(struct engine *en, struct op *op, struct op_profile *opp,
+				     enum phase ph, struct errmsg *e)
+{
+	const char *state = op_state_name(op->state);
+	char why[160];
+
+	snprintf(why, sizeof(why), "profile %s %s interrupted by SIG%s (uid %u)", opp->name,
+		 phase_name(ph), sigabbrev_np(runner_interrupted()) ?: "?", (unsigned)getuid());
+	if (set_status(en, op, opp, ph, PS_PENDING, e) < 0)
+		return PHASE_FAILED;
+	store_audit(&en->store, op->id, state, state, why);
+	log_warn("operation %s: %s", op->id, why);
+	errmsg_set(e, -EINTR, "%s; the operation stays %s", why, state);
+	return PHASE_INTERRUPTED;
+}
+
 enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
 				   const char *only_profile, struct errmsg *e)
 {
@@ -307,6 +344,8 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 
 		if (!phase_runs(opp, ph, only_profile))
 			continue;
+		if (runner_interrupted())
+			return interrupted(en, op, opp, ph, e);
 		if (!p || !p->phase[ph].present) {
 			snprintf(reason, sizeof(reason), "profile %s %s failed: the profile is gone",
 				 opp->name, phase_name(ph));
@@ -325,6 +364,8 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 				return PHASE_FAILED;
 			continue;
 		}
+		if (o.interrupted)
+			return interrupted(en, op, opp, ph, e);
 		if (o.exit_code == EXIT_TRY_LATER && !o.timed_out) {
 			set_status(en, op, opp, ph, PS_PENDING, e);
 			errmsg_set(e, -EAGAIN, "profile %s %s: not possible yet (exit 75)%s%.100s",

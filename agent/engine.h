@@ -18,6 +18,7 @@ struct engine {
 	struct profile_set profiles;
 	struct store store;
 	bool tty; /* a person at a terminal may be asked for PINs */
+	bool echo; /* a person's command: helpers' lines also go to stdout */
 	/* In the agent's workers: the registers the agent read just before it
 	 * started this worker. The step's checks use them instead of asking
 	 * the HSM again. */
@@ -40,6 +41,7 @@ enum phase_result {
 	PHASE_ALL_DONE,
 	PHASE_RETRY,  /* a helper exited 75: try again later */
 	PHASE_FAILED, /* the op is now in error */
+	PHASE_INTERRUPTED, /* a signal came (I9): the helper is gone, its phase pending */
 };
 
 /* Whether every profile of @op has @ph done (or has no such phase). */
@@ -66,5 +68,8 @@ int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
 /* Move to error with @reason, notifying @event instead of "error". */
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e);
+/* I11: an operation in error to history/ as canceled, no helper run; it
+ * keeps its reason, and the audit log says which uid forced it. */
+int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e);
 /* Run the notify helper, if configured, for @event. */
 void engine_notify(struct engine *en, const struct op *op, const char *event, const char *message);

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <getopt.h>
 
 #include "cli.h"
@@ -16,7 +17,7 @@ static const struct {
 	{ 'e', MK_EP11, "ep11-wkvp" },
 };
 
-enum { OPT_PROFILES = 256, OPT_NO_AUTO, OPT_JSON };
+enum { OPT_PROFILES = 256, OPT_NO_AUTO, OPT_JSON, OPT_FORCE };
 
 static unsigned int flag_of(int c)
 {
@@ -31,6 +32,8 @@ static unsigned int flag_of(int c)
 		return ARG_NO_AUTO;
 	case OPT_JSON:
 		return ARG_JSON;
+	case OPT_FORCE:
+		return ARG_FORCE;
 	default:
 		return ARG_PATTERNS;
 	}
@@ -53,7 +56,32 @@ static const char *option_name(int c)
 		return "--no-auto-finalize";
 	if (c == OPT_JSON)
 		return "--json";
+	if (c == OPT_FORCE)
+		return "--force";
 	return buf;
+}
+
+/* Names, comma separated, each a profile name and each once. */
+static int profile_list_check(const char *list, struct errmsg *e)
+{
+	const char *p = list;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char name[256];
+
+		if (!len || len >= sizeof(name))
+			return errmsg_set(e, -EINVAL, "'%s' has an empty or overlong name", list);
+		snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		if (!profile_name_valid(name))
+			return errmsg_set(e, -EINVAL, "'%s' is not a profile name", name);
+		for (const char *q = list; q < p; q += strcspn(q, ",") + 1)
+			if (strcspn(q, ",") == len && !strncmp(q, p, len))
+				return errmsg_set(e, -EINVAL, "'%s' is named twice", name);
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
 }
 
 int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int argc, char **argv,
@@ -70,6 +98,7 @@ int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int 
 		{ "profiles", required_argument, NULL, OPT_PROFILES },
 		{ "no-auto-finalize", no_argument, NULL, OPT_NO_AUTO },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -91,7 +120,7 @@ int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int 
 			return EXIT_USAGE;
 		}
 		if (flag_of(c) != ARG_PATTERNS && (a->given & flag_of(c)) && c != OPT_NO_AUTO &&
-		    c != OPT_JSON) {
+		    c != OPT_JSON && c != OPT_FORCE) {
 			say_error("%s: %s is given twice", cmd, option_name(c));
 			return EXIT_USAGE;
 		}
@@ -112,7 +141,14 @@ int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int 
 			snprintf(a->id, sizeof(a->id), "%s", optarg);
 			break;
 		case OPT_PROFILES:
+			if (profile_list_check(optarg, &e) < 0) {
+				say_error("%s: --profiles: %s", cmd, e.text);
+				return EXIT_USAGE;
+			}
 			a->profiles = optarg;
+			break;
+		case OPT_FORCE:
+			a->force = true;
 			break;
 		case OPT_NO_AUTO:
 			a->no_auto_finalize = true;

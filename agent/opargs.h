@@ -2,7 +2,8 @@
 /*
  * opargs.h - the options the operation commands share, with the names
  * and letters of pkcshsm_mk_change: -a/--apqns, the pattern options,
- * -i/--id, and mkagent's own --profiles, --no-auto-finalize, --json.
+ * -i/--id, and mkagent's own --profiles, --no-auto-finalize, --json,
+ * --force.
  */
 #pragma once
 
@@ -17,6 +18,7 @@ enum {
 	ARG_PROFILES = 1 << 3,
 	ARG_NO_AUTO = 1 << 4,
 	ARG_JSON = 1 << 5,
+	ARG_FORCE = 1 << 6,
 };
 
 struct op_args {
@@ -28,6 +30,7 @@ struct op_args {
 	const char *profiles;
 	bool no_auto_finalize;
 	bool json;
+	bool force;
 	char **rest; /* positional arguments */
 	int nrest;
 };

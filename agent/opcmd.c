@@ -6,6 +6,7 @@
  * reads; each holds the operation's lock while a phase runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/file.h>
 
 #include "cli.h"
@@ -15,6 +16,7 @@
 #include "macro.h"
 #include "opargs.h"
 #include "registers.h"
+#include "runner.h"
 
 #define PATTERN_HELP                                                                 \
 	"  -A, --cca-aes-mkvp MKVP   new CCA AES master key pattern (8 bytes)\n"       \
@@ -39,11 +41,48 @@ static const char reencipher_usage[] =
 
 static const char finalize_usage[] = "Usage: mkagent finalize -i ID\n"
 				     "Finalize a change once every new master key is active.\n";
-static const char cancel_usage[] = "Usage: mkagent cancel -i ID\n"
-				   "Cancel a change before any new master key is active.\n";
+static const char cancel_usage[] =
+	"Usage: mkagent cancel -i ID [--force]\n"
+	"Cancel a change before any new master key is active.\n\n"
+	"  -i, --id ID               the operation\n"
+	"      --force               close an operation in error without running any\n"
+	"                            helper: it goes to history as canceled\n";
 static const char helper_usage[] = "Usage: mkagent helper PROFILE PHASE -i ID\n"
 				   "Run one phase (reencipher, finalize, cancel, recover) of one\n"
 				   "profile of an operation by hand.\n";
+
+/* ---- what every command that changes something does first ---- */
+
+/*
+ * Refuse in one line, before anything, when this user cannot write the
+ * state directory (a group member with read access may list, not step).
+ */
+static int need_write(const char *cmd, const struct engine *en)
+{
+	const char *dir = en->store.dir ? en->store.dir : NULL;
+
+	if (geteuid() == 0 || !dir)
+		return -1;
+	if (faccessat(en->store.fd, ".", W_OK, AT_EACCESS) == 0 &&
+	    (en->store.ops_fd < 0 || faccessat(en->store.ops_fd, ".", W_OK, AT_EACCESS) == 0) &&
+	    (en->store.work_fd >= 0 || faccessat(en->store.fd, "work", F_OK, 0) < 0))
+		return -1;
+	say_error("%s: needs root: %s is not writable by uid %u", cmd, dir, (unsigned)geteuid());
+	return EXIT_REFUSED;
+}
+
+/* I9: from here on a signal ends the helper, and this process keeps the
+ * operation's lock until the helper is gone. */
+static int catch_interrupts(const char *cmd)
+{
+	int rc = runner_catch_interrupts();
+
+	if (rc < 0) {
+		say_error("%s: cannot catch signals: %s", cmd, strerror(-rc));
+		return EXIT_REFUSED;
+	}
+	return -1;
+}
 
 /* ---- loading and locking an operation ---- */
 
@@ -139,6 +178,7 @@ static int run_step(const char *cmd, struct engine *en, struct op *op, enum phas
 			  op_state_name(during), e.text);
 		return EXIT_REFUSED;
 	case PHASE_FAILED:
+	case PHASE_INTERRUPTED:
 		say_error("%s: operation %s: %s", cmd, op->id, e.text);
 		return EXIT_REFUSED;
 	case PHASE_ALL_DONE:
@@ -391,6 +431,44 @@ static int choose_profiles(const char *cmd, struct engine *en, const char *names
 	return -1;
 }
 
+/* I10: a type whose registers nothing can read would wait forever. */
+static int check_readable_types(const char *cmd, const struct engine *en, const char *config,
+				const struct op_args *a)
+{
+	if (a->has[MK_CCA_SYM] && !*en->cfg.query_helper) {
+		say_error("%s: -s/--cca-sym-mkvp needs [registers] query-helper in %s: sysfs does "
+			  "not show the CCA SYM registers", cmd, config);
+		return EXIT_REFUSED;
+	}
+	return -1;
+}
+
+/* I10: what a usable APQN shows of @t: the registers, and not the new
+ * pattern in CUR already. */
+static int check_registers(const char *cmd, const struct apqn_view *a, const struct op *op,
+			   enum mk_type t)
+{
+	const struct mk_register *cur = &a->regs.reg[t][REG_CUR];
+	char n[APQN_STR_MAX], hex[MKVP_STR_MAX];
+
+	apqn_format(a->apqn, n);
+	if (!a->regs.has[t]) {
+		say_error("%s: APQN %s: the %s registers cannot be read (%s): the agent could never "
+			  "see the new key loaded", cmd, n, mk_type_name(t),
+			  a->read_error[0] ? a->read_error :
+			  t == MK_CCA_ASYM ? "no ASYM lines in mkvps; kernels before 5.19 show none" :
+					     "not in mkvps");
+		return EXIT_REFUSED;
+	}
+	if (reg_state_has_mkvp(cur->state) && mkvp_matches(&cur->mkvp, &op->new_mkvp[t])) {
+		say_error("%s: APQN %s: %s CUR already holds %s: an operation to it could never be "
+			  "finalized nor canceled", cmd, n, mk_type_name(t),
+			  mkvp_format(&op->new_mkvp[t], hex));
+		return EXIT_REFUSED;
+	}
+	return -1;
+}
+
 /* Each APQN exists, has the registers of every type; record old patterns. */
 static int check_apqns(const char *cmd, const struct view *v, struct op *op)
 {
@@ -417,6 +495,12 @@ static int check_apqns(const char *cmd, const struct view *v, struct op *op)
 		if (a->online != 1 || a->config == 0 || a->chkstop == 1)
 			say_warn("APQN %s is %s: the agent waits for it", n,
 				 a->config == 0 ? "deconfigured" : a->chkstop == 1 ? "check-stopped" : "offline");
+		for (int t = 0; t < MK_TYPE_COUNT && (a->regs_read || a->read_error[0]); t++) {
+			int rc = op->has_new[t] ? check_registers(cmd, a, op, t) : -1;
+
+			if (rc >= 0)
+				return rc;
+		}
 	}
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {
 		bool have = false, differ = false;
@@ -497,6 +581,14 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
+	rc = need_write(cmd, &en);
+	if (rc < 0 && now)
+		rc = catch_interrupts(cmd);
+	if (rc >= 0)
+		return rc;
+	rc = check_readable_types(cmd, &en, cli->config, a);
+	if (rc >= 0)
+		return rc;
 	memcpy(op.has_new, a->has, sizeof(op.has_new));
 	memcpy(op.new_mkvp, a->mkvp, sizeof(op.new_mkvp));
 	op.auto_finalize = en.cfg.auto_finalize && !a->no_auto_finalize;
@@ -517,12 +609,17 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
-	/* every check passed: now the state directory may be made */
-	if (en.store.fd < 0 && store_open(&en.store, cli->state_dir, true, &e) < 0) {
-		say_error("%s: %s", cmd, e.text);
-		return EXIT_REFUSED;
+	/* every check passed: now the state directory, or what it lacks, may
+	 * be made (systemd's StateDirectory= makes it empty) */
+	if (!store_complete(&en.store)) {
+		store_close(&en.store);
+		if (store_open(&en.store, cli->state_dir, true, &e) < 0) {
+			say_error("%s: %s", cmd, e.text);
+			return EXIT_REFUSED;
+		}
 	}
-	rc = store_lock_create(&en.store);
+	while ((rc = store_lock_create(&en.store)) == -EINTR && !runner_interrupted())
+		;
 	if (rc < 0) {
 		say_error("%s: cannot lock %s: %s", cmd, en.store.dir, strerror(-rc));
 		return EXIT_REFUSED;
@@ -582,7 +679,11 @@ static int step_by_id(const char *cmd, const struct cli *cli, const char *id,
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
-	rc = hold_op(cmd, &en, id, &h);
+	rc = need_write(cmd, &en);
+	if (rc < 0)
+		rc = catch_interrupts(cmd);
+	if (rc < 0)
+		rc = hold_op(cmd, &en, id, &h);
 	if (rc >= 0)
 		return rc;
 	rc = step(cmd, &en, &h.op);
@@ -636,9 +737,41 @@ int cmd_finalize(const struct cli *cli, int argc, char **argv)
 	return id_only("finalize", finalize_usage, cli, argc, argv, step_finalize);
 }
 
+/* I11: only an operation in error, and no helper runs. */
+static int step_force_cancel(const char *cmd, struct engine *en, struct op *op)
+{
+	struct errmsg e;
+
+	if (op->state != OP_ERROR) {
+		say_error("%s: --force is only for an operation in error; operation %s is %s", cmd,
+			  op->id, op_state_name(op->state));
+		return EXIT_REFUSED;
+	}
+	if (engine_force_cancel(en, op, &e) < 0) {
+		say_error("%s: %s", cmd, e.text);
+		return EXIT_REFUSED;
+	}
+	printf("Master key change operation '%s' canceled by force; no helper ran. Its reason was: %s\n",
+	       op->id, op->reason);
+	return EXIT_OK;
+}
+
 int cmd_cancel(const struct cli *cli, int argc, char **argv)
 {
-	return id_only("cancel", cancel_usage, cli, argc, argv, step_cancel);
+	_cleanup_(op_args_free) struct op_args a;
+	int rc = op_args_parse("cancel", cancel_usage, ARG_ID | ARG_FORCE, argc, argv, &a);
+
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest) {
+		say_error("cancel: unexpected argument '%s'", a.rest[0]);
+		return EXIT_USAGE;
+	}
+	if (!(a.given & ARG_ID)) {
+		say_error("cancel: -i/--id is required");
+		return EXIT_USAGE;
+	}
+	return step_by_id("cancel", cli, a.id, a.force ? step_force_cancel : step_cancel);
 }
 
 /* ---- helper: one phase of one profile ---- */
@@ -711,7 +844,11 @@ int cmd_helper(const struct cli *cli, int argc, char **argv)
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
-	rc = hold_op(cmd, &en, a.id, &h);
+	rc = need_write(cmd, &en);
+	if (rc < 0)
+		rc = catch_interrupts(cmd);
+	if (rc < 0)
+		rc = hold_op(cmd, &en, a.id, &h);
 	if (rc >= 0)
 		return rc;
 	rc = helper_step(cmd, &en, &h.op, profile, ph);

@@ -18,17 +18,40 @@
 #include "macro.h"
 #include "runner.h"
 
-/* The helper running now, for runner_stop_current() in a signal handler. */
-static volatile pid_t current;
+/* The first interrupting signal, and a pipe that wakes runner_run's poll
+ * for it (a flag alone could arrive just before poll() sleeps). */
+static volatile sig_atomic_t caught;
+static int wake_pipe[2] = { -1, -1 };
 
-void runner_stop_current(void)
+static void on_interrupt(int sig)
 {
-	pid_t pid = current;
+	int saved = errno;
 
-	if (pid > 0) {
-		kill(-pid, SIGTERM);
-		kill(pid, SIGTERM);
+	if (!caught)
+		caught = sig;
+	if (write(wake_pipe[1], "", 1) < 0) {
+		/* the pipe is full: runner_run wakes anyway */
 	}
+	errno = saved;
+}
+
+int runner_catch_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_interrupt }, ign = { .sa_handler = SIG_IGN };
+
+	if (wake_pipe[0] < 0 && pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: a wait in progress returns at once */
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGHUP, &sa, NULL) < 0 || sigaction(SIGPIPE, &ign, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int runner_interrupted(void)
+{
+	return caught;
 }
 
 struct linebuf {
@@ -274,22 +297,22 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 			 strerror(-rc));
 		return 0;
 	}
-	current = pid;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 
 	while (!exited) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ .fd = out_open ? out[0] : -1, .events = POLLIN },
 			{ .fd = err_open ? err[0] : -1, .events = POLLIN },
 			{ .fd = pin_open ? pin[0] : -1, .events = POLLIN },
 			{ .fd = pidfd, .events = POLLIN },
+			{ .fd = o->interrupted ? -1 : wake_pipe[0], .events = POLLIN },
 		};
 		long long now = now_ms(), wake = kill_at >= 0 ? kill_at : deadline;
 		int timeout = wake < 0 ? -1 : wake > now ? (int)(wake - now) : 0;
 
 		if (pidfd < 0 && !out_open && !err_open)
 			timeout = timeout < 0 || timeout > 100 ? 100 : timeout;
-		if (poll(p, 4, timeout) < 0 && errno != EINTR)
+		if (poll(p, 5, timeout) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			out_open = drain(s, o, out[0], 1, &lb_out) != DRAIN_CLOSED;
@@ -302,6 +325,13 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 			break;
 		}
 		now = now_ms();
+		if (caught && !o->interrupted) {
+			o->interrupted = caught;
+			kill(-pid, SIGTERM);
+			if (kill_at < 0)
+				kill_at = now + RUNNER_KILL_GRACE_MS;
+			continue;
+		}
 		if (kill_at >= 0 && now >= kill_at) {
 			kill(-pid, SIGKILL);
 			kill_at = -1;
@@ -314,8 +344,9 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	}
 	if (!exited)
 		waitpid(pid, &status, 0);
+	if (caught && !o->interrupted)
+		o->interrupted = caught; /* it ended on its own meanwhile */
 	o->elapsed_us = now_us() - start;
-	current = 0;
 	fault_point("helper reaped");
 	/* what the helper wrote before it ended */
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -326,7 +357,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 		;
 	feed(s, o, 1, &lb_out, "", 0, true);
 	feed(s, o, 2, &lb_err, "", 0, true);
-	if (o->timed_out)
+	if (o->timed_out || o->interrupted)
 		kill(-pid, SIGKILL); /* whatever of its group is left */
 	close(out[0]);
 	close(err[0]);

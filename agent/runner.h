@@ -34,13 +34,23 @@ struct run_outcome {
 	int exit_code; /* -1 when killed by a signal */
 	int signal;
 	bool timed_out;
+	int interrupted; /* the signal that ended it early (runner_catch_interrupts) */
 	long long elapsed_us; /* from the fork to the reaping */
 	char last_stderr[256];
 };
 
 int runner_run(const struct run_spec *spec, struct run_outcome *out, struct errmsg *e);
-/* From a signal handler: end the helper that is running, if any. */
-void runner_stop_current(void);
+/*
+ * I9: from now on SIGINT, SIGTERM and SIGHUP do not end this process.
+ * They are noted; a helper running then is ended (SIGTERM to its process
+ * group, SIGKILL after RUNNER_KILL_GRACE_MS) and reaped before
+ * runner_run() returns with @interrupted set, so whoever holds the
+ * operation's lock holds it until the helper is gone. SIGPIPE is ignored:
+ * a closed pipe or a lost terminal makes writes fail, not the process die.
+ */
+int runner_catch_interrupts(void);
+/* The signal caught since runner_catch_interrupts(), 0 when none. */
+int runner_interrupted(void);
 
 /* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
 int split_exec(const char *exec, char ***argv);

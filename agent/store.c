@@ -62,7 +62,8 @@ int store_open(struct store *s, const char *dir, bool create, struct errmsg *e)
 
 		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i].name);
 		fd = open_dir(s->fd, subdirs[i].name, path, create, subdirs[i].mode, e);
-		if (fd == -ENOENT && !create)
+		/* to read, work/ (helpers' private files, 0700) is not needed */
+		if (!create && (fd == -ENOENT || (fd == -EACCES && subdirs[i].mode == 0700)))
 			continue;
 		if (fd < 0) {
 			store_close(s);
@@ -71,6 +72,11 @@ int store_open(struct store *s, const char *dir, bool create, struct errmsg *e)
 		*(int *)((char *)s + subdirs[i].off) = fd;
 	}
 	return 0;
+}
+
+bool store_complete(const struct store *s)
+{
+	return s->fd >= 0 && s->ops_fd >= 0 && s->hist_fd >= 0 && s->work_fd >= 0;
 }
 
 void store_close(struct store *s)
@@ -354,10 +360,7 @@ int store_new_id(struct store *s, char id[OP_ID_LEN + 1])
 
 int store_lock_create(struct store *s)
 {
-	while (flock(s->ops_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return 0;
+	return flock(s->ops_fd, LOCK_EX) < 0 ? -errno : 0;
 }
 
 int store_lock_op(struct store *s, const char *id)

@@ -24,8 +24,11 @@ struct op_list {
 };
 
 /* Open (and with @create, make) the state directory. Without @create a
- * missing directory is -ENOENT. */
+ * missing directory is -ENOENT, and a missing subdirectory, or a work/
+ * this user may not open, is left closed (fd -1). */
 int store_open(struct store *s, const char *dir, bool create, struct errmsg *e);
+/* Whether every directory is open: what writing needs. */
+bool store_complete(const struct store *s);
 void store_close(struct store *s);
 
 /* Load operation @id from ops/ or history/. -ENOENT when in neither. */
@@ -48,7 +51,8 @@ int store_archive(struct store *s, const struct op *op, struct errmsg *e);
 /* A fresh random ID used by no file in ops/ or history/. */
 int store_new_id(struct store *s, char id[OP_ID_LEN + 1]);
 
-/* The directory lock held while an operation is created (blocks). */
+/* The directory lock held while an operation is created (blocks; -EINTR
+ * when a signal came). */
 int store_lock_create(struct store *s);
 /* The lock of one operation, held while a phase runs; -EBUSY when taken.
  * Returns the fd to close for unlocking. */
