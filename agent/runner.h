@@ -17,7 +17,8 @@
 #define PIN_MAX 128
 
 struct run_spec {
-	char *const *argv; /* argv[0] is an absolute path */
+	int exec_fd;	   /* the program, as runner_open_exec() checked it */
+	char *const *argv; /* argv[0] is its absolute path */
 	char *const *envp;
 	const char *workdir; /* NULL: "/" */
 	int timeout_s;	     /* 0: none */
@@ -45,9 +46,17 @@ void runner_stop_current(void);
 /* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
 int split_exec(const char *exec, char ***argv);
 void argv_free(char **argv);
-/* A configured helper ("/path [args]") with @extra arguments appended;
- * checks the program as runner_check_exec() does. */
-int helper_argv(const char *cmdline, const char *const *extra, char ***argv, struct errmsg *e);
-/* As root, a program run as a helper must be root's and not writable by
- * group or others. */
-int runner_check_exec(const char *path, struct errmsg *e);
+/* A program to run, checked: what runs is @fd, not a path looked up again. */
+struct helper {
+	char **argv;
+	int fd; /* O_PATH */
+};
+
+/* A configured helper ("/path [args]") with @extra (may be NULL) appended,
+ * its program checked and opened as runner_open_exec() does. */
+int helper_open(const char *cmdline, const char *const *extra, struct helper *h,
+		struct errmsg *e);
+void helper_close(struct helper *h);
+/* The O_PATH descriptor of the program @path, checked as DESIGN §5 says
+ * (trust_open()), or a negative errno: "helper /x: ..." in @e. */
+int runner_open_exec(const char *path, struct errmsg *e);
