@@ -155,7 +155,8 @@ char *make_tmpdir(const char *tag)
 		    (st.st_mode & (S_IWGRP | S_IWOTH)))
 			bail_out("%s must be a directory of root's not writable by group or others", base);
 	}
-	if (asprintf(&path, "%s/mkagent-%s.XXXXXX", base, tag) < 0 || !mkdtemp(path))
+	if (asprintf(&path, "%s/%s%s.XXXXXX", base, geteuid() ? "mkagent-" : "", tag) < 0 ||
+	    !mkdtemp(path))
 		bail_out("cannot make a temporary directory");
 	return path;
 }

@@ -27,7 +27,7 @@ int count_lines(const char *s);
 
 /* Where root's tests work: mkagent as root trusts nothing under /tmp,
  * which anyone may write (DESIGN §5 "Trust"). */
-#define TEST_TMP_ROOT "/run/mkagent-selftest"
+#define TEST_TMP_ROOT "/run/mkagent-test"
 /* A new directory, 0700, under TEST_TMP_ROOT as root and /tmp otherwise;
  * returns a malloc'd path. */
 char *make_tmpdir(const char *tag);
