@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runner.h - running a helper program (DESIGN §5): no shell, exactly the
+ * runner.h - running a helper program (DESIGN §5): the very file that was
+ * checked (trust.h), started from its descriptor, no shell, exactly the
  * environment given, stdin /dev/null, stdout and stderr handed over line
  * by line, a timeout (SIGTERM to its process group, then SIGKILL), and
  * on request the fd-3 PIN channel (`PIN <label>` / `OK <pin>`).
