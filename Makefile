@@ -177,7 +177,7 @@ FUZZ_ID_profile := 4
 FUZZ_ID_uevent := 5
 FUZZ_ID_values := 6
 FUZZ_SRCS    := agent/apqn.c agent/mkvp.c agent/mkvps.c agent/mktype.c agent/errmsg.c \
-	agent/op.c agent/fileio.c agent/config.c agent/profile.c agent/uevent.c
+	agent/op.c agent/fileio.c agent/trust.c agent/config.c agent/profile.c agent/uevent.c
 
 fuzz: $(addprefix fuzz-,$(FUZZ_NAMES))
 

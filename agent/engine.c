@@ -205,7 +205,7 @@ int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 	for (size_t i = 0; i < op->nprofiles; i++) {
 		const struct op_profile *opp = &op->profiles[i];
 		const struct profile *p = profiles_find(&en->profiles, opp->name);
-		char **argv = NULL;
+		struct helper h;
 		int rc;
 
 		if (only_profile && !streq(opp->name, only_profile))
@@ -215,10 +215,8 @@ int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 					  opp->name, op->id);
 		if (opp->phase[ph] == PS_NONE || opp->phase[ph] == PS_DONE || !p->phase[ph].present)
 			continue;
-		if (split_exec(p->phase[ph].exec, &argv) < 0)
-			return errmsg_set(e, -EINVAL, "%s: [%s] exec is empty", p->path, phase_name(ph));
-		rc = runner_check_exec(argv[0], e);
-		argv_free(argv);
+		rc = helper_open(p->phase[ph].exec, NULL, &h, e);
+		helper_close(&h);
 		if (rc < 0)
 			return rc;
 	}
@@ -250,7 +248,7 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 	struct pin_source pins = { .tty = en->tty, .op_id = op->id };
 	struct line_ctx lc = { op->id, p->name, phase_name(ph), en->echo };
 	struct env env;
-	char **argv = NULL;
+	struct helper h;
 	int rc;
 
 	if (en->cfg.pin_helper_set || access(en->cfg.pin_helper, X_OK) == 0)
@@ -259,12 +257,13 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 	if (rc < 0)
 		return errmsg_set(e, rc, "cannot make the work directory of %s: %s", p->name,
 				  strerror(-rc));
-	rc = split_exec(p->phase[ph].exec, &argv);
+	rc = helper_open(p->phase[ph].exec, NULL, &h, e);
 	if (rc < 0)
-		return errmsg_set(e, rc, "%s: [%s] exec is empty", p->path, phase_name(ph));
+		return rc;
 	env = helper_env(op, p->name, phase_name(ph), workdir);
 	struct run_spec spec = {
-		.argv = argv,
+		.exec_fd = h.fd,
+		.argv = h.argv,
 		.envp = env.v,
 		.workdir = workdir,
 		.timeout_s = p->phase[ph].timeout,
@@ -282,7 +281,7 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 			 phase_name(ph), o->exit_code >= 0 ? "exit" : "signal",
 			 o->exit_code >= 0 ? o->exit_code : o->signal, (double)o->elapsed_us / 1000);
 	env_free(&env);
-	argv_free(argv);
+	helper_close(&h);
 	return rc;
 }
 
@@ -402,21 +401,20 @@ void engine_notify(struct engine *en, const struct op *op, const char *event, co
 	struct env env;
 	struct errmsg e;
 	struct run_outcome o;
-
-	char **argv = NULL;
+	struct helper h;
 
 	if (!*helper)
 		return;
-	if (helper_argv(helper, (const char *const[]){ event, op->id, NULL }, &argv, &e) < 0) {
+	if (helper_open(helper, (const char *const[]){ event, op->id, NULL }, &h, &e) < 0) {
 		log_warn("operation %s: not notifying %s: %s", op->id, event, e.text);
 		return;
 	}
 	env = helper_env(op, "", event, NULL);
 	env_add(&env, "MKAGENT_MESSAGE=%s", message);
-	struct run_spec spec = { .argv = argv, .envp = env.v, .timeout_s = NOTIFY_TIMEOUT,
-				 .line = notify_line };
+	struct run_spec spec = { .exec_fd = h.fd, .argv = h.argv, .envp = env.v,
+				 .timeout_s = NOTIFY_TIMEOUT, .line = notify_line };
 	if (runner_run(&spec, &o, &e) < 0 || o.exit_code != 0)
 		log_warn("operation %s: the notify helper failed for %s", op->id, event);
 	env_free(&env);
-	argv_free(argv);
+	helper_close(&h);
 }

@@ -7,6 +7,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "op.h"
+#include "trust.h"
 
 int check_root_owned(const struct stat *st, const char *what, struct errmsg *e)
 {
@@ -69,14 +70,10 @@ int read_fd_text(int fd, const char *path, char **text, size_t *len, struct errm
 
 int read_config_file(const char *path, char **text, struct errmsg *e)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int rc;
+	_cleanup_close_ int fd = trust_open(path, TRUST_FILE, NULL, e);
 
 	if (fd < 0)
-		return errmsg_set(e, -errno, "%s: %s", path, strerror(errno));
-	rc = file_check_owner(fd, path, false, e);
-	if (rc < 0)
-		return rc;
+		return fd;
 	return read_fd_text(fd, path, text, NULL, e);
 }
 

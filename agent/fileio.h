@@ -18,7 +18,7 @@
 int file_check_owner(int fd, const char *path, bool dir, struct errmsg *e);
 /* Read a whole text file from @fd (at most TEXT_FILE_MAX bytes). */
 int read_fd_text(int fd, const char *path, char **text, size_t *len, struct errmsg *e);
-/* Open @path (symlinks followed), check its owner, read it. */
+/* Read @path through the descriptor trust_open() checked. */
 int read_config_file(const char *path, char **text, struct errmsg *e);
 /*
  * Lines libinih would split (longer than INI_LINE_MAX), read as

@@ -49,3 +49,11 @@ static inline bool streq(const char *a, const char *b)
 		(p) = NULL;                \
 		_p_;                       \
 	})
+
+/* Hand a descriptor over to the caller and keep cleanup from closing it. */
+#define TAKE_FD(fd)                     \
+	({                              \
+		int _fd_ = (fd);        \
+		(fd) = -1;              \
+		_fd_;                   \
+	})

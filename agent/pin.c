@@ -40,8 +40,8 @@ static int from_helper(const struct pin_source *src, const char *label, char *pi
 	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL, NULL };
 	struct first_line f = { .pin = pin, .op_id = src->op_id };
 	struct run_outcome o;
-	char **argv = NULL;
-	int rc = helper_argv(src->helper, (const char *const[]){ label, NULL }, &argv, e);
+	struct helper h;
+	int rc = helper_open(src->helper, (const char *const[]){ label, NULL }, &h, e);
 
 	if (rc < 0)
 		return rc;
@@ -49,14 +49,15 @@ static int from_helper(const struct pin_source *src, const char *label, char *pi
 	if (cd && *cd && asprintf(&creds, "CREDENTIALS_DIRECTORY=%s", cd) > 0)
 		envp[2] = creds;
 	struct run_spec spec = {
-		.argv = argv,
+		.exec_fd = h.fd,
+		.argv = h.argv,
 		.envp = envp,
 		.timeout_s = PIN_HELPER_TIMEOUT,
 		.line = take_first_line,
 		.line_ctx = &f,
 	};
 	rc = runner_run(&spec, &o, e);
-	argv_free(argv);
+	helper_close(&h);
 	if (rc < 0)
 		return rc;
 	if (o.exit_code != 0 || !f.got || !pin[0]) {

@@ -4,6 +4,7 @@
 #include <ini.h>
 
 #include "fileio.h"
+#include "trust.h"
 #include "macro.h"
 #include "profile.h"
 
@@ -121,13 +122,18 @@ int profiles_load(struct profile_set *set, const char *dir, struct errmsg *e)
 {
 	struct profile_set s = { 0 };
 	struct dirent *de;
-	DIR *d = opendir(dir);
+	int fd = trust_open(dir, TRUST_DIR, "profiles", e);
+	DIR *d;
 
+	if (fd == -ENOENT) {
+		*set = s;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
 	if (!d) {
-		if (errno == ENOENT) {
-			*set = s;
-			return 0;
-		}
+		close(fd);
 		return errmsg_set(e, -errno, "%s: %s", dir, strerror(errno));
 	}
 	while ((de = readdir(d))) {

@@ -34,16 +34,16 @@ static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
 	struct run_outcome o;
 	struct mkvps sym;
 	struct errmsg pe;
-	char **argv = NULL;
-	int rc = helper_argv(helper, (const char *const[]){ apqn_format(a->apqn, name), "cca-sym", NULL },
-			     &argv, e);
+	struct helper h;
+	int rc = helper_open(helper, (const char *const[]){ apqn_format(a->apqn, name), "cca-sym", NULL },
+			     &h, e);
 
 	if (rc < 0)
 		return rc;
-	struct run_spec spec = { .argv = argv, .envp = envp, .timeout_s = QUERY_TIMEOUT,
-				 .line = collect, .line_ctx = &c };
+	struct run_spec spec = { .exec_fd = h.fd, .argv = h.argv, .envp = envp,
+				 .timeout_s = QUERY_TIMEOUT, .line = collect, .line_ctx = &c };
 	rc = runner_run(&spec, &o, e);
-	argv_free(argv);
+	helper_close(&h);
 	if (rc < 0)
 		return rc;
 	if (o.exit_code != 0)

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "log.h"
 #include "macro.h"
+#include "trust.h"
 
 #define RULES_NAME "90-mkagent.rules"
 
@@ -40,14 +41,17 @@ static int mkdirs(const char *path)
 	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
+/* udevadm runs from the descriptor that was checked, as helpers do (trust.h). */
 static void reload_udev(void)
 {
-	const char *udevadm = access("/usr/bin/udevadm", X_OK) == 0 ? "/usr/bin/udevadm" :
-			      access("/sbin/udevadm", X_OK) == 0    ? "/sbin/udevadm" :
-								      NULL;
+	static const char *const paths[] = { "/usr/bin/udevadm", "/sbin/udevadm" };
+	char *argv[] = { "udevadm", "control", "--reload", NULL };
+	int fd = -1;
 	pid_t pid;
 
-	if (!udevadm)
+	for (size_t i = 0; i < ARRAY_SIZE(paths) && fd < 0; i++)
+		fd = trust_open(paths[i], TRUST_PROGRAM, NULL, NULL);
+	if (fd < 0)
 		return;
 	pid = fork();
 	if (pid == 0) {
@@ -55,9 +59,10 @@ static void reload_udev(void)
 
 		dup2(null, 1);
 		dup2(null, 2);
-		execl(udevadm, udevadm, "control", "--reload", NULL);
+		execveat(fd, "", argv, environ, AT_EMPTY_PATH);
 		_exit(127);
 	}
+	close(fd);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
 }

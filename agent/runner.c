@@ -5,7 +5,6 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -17,6 +16,7 @@
 #include "fileio.h"
 #include "macro.h"
 #include "runner.h"
+#include "trust.h"
 
 /* The first interrupting signal, and a pipe that wakes runner_run's poll
  * for it (a flag alone could arrive just before poll() sleeps). */
@@ -90,85 +90,144 @@ void argv_free(char **argv)
 	free(argv);
 }
 
-int helper_argv(const char *cmdline, const char *const *extra, char ***argv, struct errmsg *e)
+int helper_open(const char *cmdline, const char *const *extra, struct helper *h,
+		struct errmsg *e)
 {
 	char **v = NULL;
 	size_t n = 0, k = 0;
 	int rc = split_exec(cmdline, &v);
 
+	*h = (struct helper){ .fd = -1 };
 	if (rc < 0)
 		return errmsg_set(e, rc, "helper '%s' is empty", cmdline);
-	rc = runner_check_exec(v[0], e);
+	rc = runner_open_exec(v[0], e);
 	if (rc < 0) {
 		argv_free(v);
 		return rc;
 	}
+	h->fd = rc;
 	while (v[n])
 		n++;
-	while (extra[k])
+	while (extra && extra[k])
 		k++;
 	char **nv = realloc(v, (n + k + 1) * sizeof(*v));
 
 	if (!nv) {
 		argv_free(v);
+		helper_close(h);
 		return errmsg_set(e, -ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < k; i++)
 		nv[n + i] = strdup(extra[i]);
 	nv[n + k] = NULL;
-	*argv = nv;
+	h->argv = nv;
 	return 0;
 }
 
-int runner_check_exec(const char *path, struct errmsg *e)
+void helper_close(struct helper *h)
 {
-	char what[4200];
-	struct stat st;
+	argv_free(h->argv);
+	h->argv = NULL;
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
+}
 
-	if (path[0] != '/')
-		return errmsg_set(e, -EINVAL, "helper %s: not an absolute path", path);
-	if (stat(path, &st) < 0)
-		return errmsg_set(e, -errno, "helper %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
-		return errmsg_set(e, -EACCES, "helper %s is not an executable file", path);
-	snprintf(what, sizeof(what), "helper %s", path);
-	return check_root_owned(&st, what, e);
+int runner_open_exec(const char *path, struct errmsg *e)
+{
+	return trust_open(path, TRUST_PROGRAM, "helper", e);
+}
+
+/* Move @fd to @to, or above the standard ones when @to is -1; close-on-exec. */
+static int move_fd(int fd, int to)
+{
+	if (to < 0)
+		return fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	if (dup2(fd, to) < 0 || fcntl(to, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return to;
 }
 
 /*
- * Start the helper without copying the worker (posix_spawn): stdin
- * /dev/null, stdout and stderr to the pipes, the PIN channel on fd 3 when
- * the profile asks for PINs, nothing else open, in its own process group,
- * in its work directory, with default signal handling.
+ * The child, between fork() and execveat(), async-signal-safe calls only:
+ * stdin /dev/null, stdout and stderr to the pipes, the PIN channel on fd 3
+ * when the profile asks for PINs, nothing else open but the program's own
+ * descriptor, in its own process group, in its work directory, with default
+ * signal handling. Why it could not run goes to @report, as an errno.
  */
+static _Noreturn void child(const struct run_spec *s, int out, int err, int pin, int report)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	int base = s->pin_channel ? 4 : 3, prog = s->exec_fd, null, code;
+	sigset_t none;
+
+	out = move_fd(out, -1);
+	err = move_fd(err, -1);
+	pin = s->pin_channel ? move_fd(pin, -1) : 0;
+	prog = move_fd(prog, -1);
+	report = move_fd(report, -1);
+	if (out < 0 || err < 0 || pin < 0 || prog < 0 || report < 0)
+		goto fail;
+	null = open("/dev/null", O_RDWR);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
+	    (s->pin_channel && dup2(pin, 3) < 0))
+		goto fail;
+	report = move_fd(report, base + 1);
+	prog = move_fd(prog, base);
+	if (report < 0 || prog < 0)
+		goto fail;
+	closefrom(base + 2);
+	if (setpgid(0, 0) < 0 || chdir(s->workdir ? s->workdir : "/") < 0)
+		goto fail;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execveat(prog, "", s->argv, s->envp, AT_EMPTY_PATH);
+	if (errno == ENOENT) {
+		/* a #! script: its interpreter opens /dev/fd/<prog>, which must stay open */
+		fcntl(prog, F_SETFD, 0);
+		execveat(prog, "", s->argv, s->envp, AT_EMPTY_PATH);
+	}
+fail:
+	code = errno;
+	if (write(report, &code, sizeof(code)) < 0)
+		code = 0;
+	_exit(127);
+}
+
+/* Start the program of @s->exec_fd, the one that was checked, never a path. */
 static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_t *pid)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, pipe_sig;
-	int rc;
+	int report[2], code = 0;
+	sigset_t all, old;
+	ssize_t n;
 
-	sigemptyset(&none);
-	sigemptyset(&pipe_sig);
-	sigaddset(&pipe_sig, SIGPIPE);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, out, 1);
-	rc = rc ?: posix_spawn_file_actions_adddup2(&fa, err, 2);
-	if (s->pin_channel)
-		rc = rc ?: posix_spawn_file_actions_adddup2(&fa, pin, 3);
-	rc = rc ?: posix_spawn_file_actions_addclosefrom_np(&fa, s->pin_channel ? 4 : 3);
-	rc = rc ?: posix_spawn_file_actions_addchdir_np(&fa, s->workdir ? s->workdir : "/");
-	rc = rc ?: posix_spawnattr_setpgroup(&at, 0);
-	rc = rc ?: posix_spawnattr_setsigmask(&at, &none);
-	rc = rc ?: posix_spawnattr_setsigdefault(&at, &pipe_sig);
-	rc = rc ?: posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							 POSIX_SPAWN_SETSIGDEF);
-	rc = rc ?: posix_spawn(pid, s->argv[0], &fa, &at, s->argv, s->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	return -rc;
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return -errno;
+	/* no handler of ours runs in the child before exec resets it */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	*pid = fork();
+	if (*pid == 0)
+		child(s, out, err, pin, report[1]);
+	code = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(report[1]);
+	if (*pid < 0) {
+		close(report[0]);
+		return -code;
+	}
+	setpgid(*pid, *pid);
+	do
+		n = read(report[0], &code, sizeof(code));
+	while (n < 0 && errno == EINTR);
+	close(report[0]);
+	if (n == sizeof(code)) {
+		waitpid(*pid, NULL, 0);
+		return code ? -code : -EIO;
+	}
+	return 0;
 }
 
 /* Hand complete lines to the callback; long lines go in pieces. */
@@ -268,9 +327,11 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	bool out_open = true, err_open = true, pin_open = s->pin_channel, exited = false;
 	long long deadline = s->timeout_s ? now_ms() + s->timeout_s * 1000LL : -1, kill_at = -1;
 	long long start = now_us();
-	pid_t pid;
+	pid_t pid = -1;
 
 	*o = (struct run_outcome){ .exit_code = -1 };
+	if (s->exec_fd < 0)
+		return errmsg_set(e, -EBADF, "helper %s: not opened", s->argv[0]);
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    (s->pin_channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pin) < 0)) {
 		rc = -errno;

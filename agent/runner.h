@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runner.h - running a helper program (DESIGN §5): no shell, exactly the
+ * runner.h - running a helper program (DESIGN §5): the very file that was
+ * checked (trust.h), started from its descriptor, no shell, exactly the
  * environment given, stdin /dev/null, stdout and stderr handed over line
  * by line, a timeout (SIGTERM to its process group, then SIGKILL), and
  * on request the fd-3 PIN channel (`PIN <label>` / `OK <pin>`).
@@ -17,7 +18,8 @@
 #define PIN_MAX 128
 
 struct run_spec {
-	char *const *argv; /* argv[0] is an absolute path */
+	int exec_fd;	   /* the program, as runner_open_exec() checked it */
+	char *const *argv; /* argv[0] is its absolute path */
 	char *const *envp;
 	const char *workdir; /* NULL: "/" */
 	int timeout_s;	     /* 0: none */
@@ -55,9 +57,17 @@ int runner_interrupted(void);
 /* Split @exec on blanks into a NULL-terminated, malloc'd argv. */
 int split_exec(const char *exec, char ***argv);
 void argv_free(char **argv);
-/* A configured helper ("/path [args]") with @extra arguments appended;
- * checks the program as runner_check_exec() does. */
-int helper_argv(const char *cmdline, const char *const *extra, char ***argv, struct errmsg *e);
-/* As root, a program run as a helper must be root's and not writable by
- * group or others. */
-int runner_check_exec(const char *path, struct errmsg *e);
+/* A program to run, checked: what runs is @fd, not a path looked up again. */
+struct helper {
+	char **argv;
+	int fd; /* O_PATH */
+};
+
+/* A configured helper ("/path [args]") with @extra (may be NULL) appended,
+ * its program checked and opened as runner_open_exec() does. */
+int helper_open(const char *cmdline, const char *const *extra, struct helper *h,
+		struct errmsg *e);
+void helper_close(struct helper *h);
+/* The O_PATH descriptor of the program @path, checked as DESIGN §5 says
+ * (trust_open()), or a negative errno: "helper /x: ..." in @e. */
+int runner_open_exec(const char *path, struct errmsg *e);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "store.h"
+#include "trust.h"
 
 static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -52,7 +53,13 @@ int store_open(struct store *s, const char *dir, bool create, struct errmsg *e)
 	int fd;
 
 	*s = (struct store){ .fd = -1, .ops_fd = -1, .hist_fd = -1, .work_fd = -1 };
-	fd = open_dir(AT_FDCWD, dir, dir, create, 0755, e);
+	/* the directory and its parents up to "/" are trusted, as the files in it */
+	fd = trust_open(dir, TRUST_DIR, NULL, e);
+	if (fd == -ENOENT && create) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return errmsg_set(e, -errno, "cannot create %s: %s", dir, strerror(errno));
+		fd = trust_open(dir, TRUST_DIR, NULL, e);
+	}
 	if (fd < 0)
 		return fd;
 	s->fd = fd;

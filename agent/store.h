@@ -3,8 +3,9 @@
  * store.h - the state directory of DESIGN §4: ops/<ID>.ini for live
  * operations, history/<ID>.ini for terminal ones, work/<ID>/<profile>/
  * for helpers, audit.log for transitions. Every write is atomic and
- * durable; files are opened without following symlinks; as root, the
- * directory must be root's and not writable by group or others.
+ * durable; files in it are opened without following symlinks; as root,
+ * the directory and every one above it must be root's and not writable by
+ * group or others (trust.h).
  */
 #pragma once
 

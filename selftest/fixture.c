@@ -194,6 +194,20 @@ void write_profile(const char *name, const char *types, bool pin, const char *ex
 		   name, types, pin ? "yes" : "no", exec, extra ? extra : "", exec, exec, exec);
 }
 
+char *installed(const char *rel)
+{
+	const char *name = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
+	char *path, cmd[12800];
+
+	if (asprintf(&path, "%s/%s", tmp, name) < 0)
+		bail_out("out of memory");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && cp -R %s %s && chmod -R go-w %s", path,
+		 build_path(rel), path, path);
+	if (system(cmd) != 0)
+		bail_out("cannot install %s", rel);
+	return path;
+}
+
 void fixture_setup(char **argv)
 {
 	char path[4096], exec[8192];

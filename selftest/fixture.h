@@ -18,6 +18,11 @@ extern char all_output[1 << 20];
 extern const struct apqn CCA[3], EP11[2];
 
 void fixture_setup(char **argv);
+/* A copy of the build tree's @rel (a file or a directory) in the test
+ * directory, not writable by group or others: as root mkagent runs only
+ * what sits in root's directories up to "/", which a build tree need not
+ * be. The path is malloc'd. */
+char *installed(const char *rel);
 /* Run mkagent -v debug with these arguments. */
 int mk(struct run_result *r, ...) __attribute__((sentinel));
 /* A refusal: exit code, one line with @msg in it, nothing changed. */

@@ -144,9 +144,19 @@ int count_lines(const char *s)
 
 char *make_tmpdir(const char *tag)
 {
+	const char *base = geteuid() == 0 ? TEST_TMP_ROOT : "/tmp";
+	struct stat st;
 	char *path;
 
-	if (asprintf(&path, "/tmp/mkagent-%s.XXXXXX", tag) < 0 || !mkdtemp(path))
+	if (geteuid() == 0) {
+		if (mkdir(base, 0755) < 0 && errno != EEXIST)
+			bail_out("cannot make %s: %s", base, strerror(errno));
+		if (lstat(base, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+		    (st.st_mode & (S_IWGRP | S_IWOTH)))
+			bail_out("%s must be a directory of root's not writable by group or others", base);
+	}
+	if (asprintf(&path, "%s/%s%s.XXXXXX", base, geteuid() ? "mkagent-" : "", tag) < 0 ||
+	    !mkdtemp(path))
 		bail_out("cannot make a temporary directory");
 	return path;
 }

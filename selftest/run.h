@@ -25,7 +25,11 @@ const char *build_path(const char *rel);
 int count_lines(const char *s);
 #include <string.h>
 
-/* A new directory under /tmp, 0700; returns a malloc'd path. */
+/* Where root's tests work: mkagent as root trusts nothing under /tmp,
+ * which anyone may write (DESIGN §5 "Trust"). */
+#define TEST_TMP_ROOT "/run/mkagent-test"
+/* A new directory, 0700, under TEST_TMP_ROOT as root and /tmp otherwise;
+ * returns a malloc'd path. */
 char *make_tmpdir(const char *tag);
 /* Write @text to @path with @mode; bails out on failure. */
 void write_text(const char *path, int mode, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -50,7 +50,9 @@ static void install_profile(const char *name)
 {
 	char helpers[4096], src[4200], cmd[40000];
 
-	snprintf(helpers, sizeof(helpers), "%s", build_path("helpers"));
+	_cleanup_free_ char *copy = installed("helpers");
+
+	snprintf(helpers, sizeof(helpers), "%s", copy);
 	snprintf(src, sizeof(src), "%s/%s.profile", build_path("profiles"), name);
 	snprintf(cmd, sizeof(cmd),
 		 "sed -e 's#/usr/libexec/mkagent/#%s/#g' -e 's#/usr/sbin/pkcshsm_mk_change#%s/pkcshsm_mk_change#g'"

@@ -79,7 +79,9 @@ static void killed_helper(const char *wrapper)
 	{
 		char exec[8400];
 
-		snprintf(exec, sizeof(exec), "%s --tool %s", build_path("helpers/mkagent-opencryptoki"), slow);
+		_cleanup_free_ char *helper = installed("helpers/mkagent-opencryptoki");
+
+		snprintf(exec, sizeof(exec), "%s --tool %s", helper, slow);
 		write_profile("ockslow", "cca-apka", true, exec, NULL);
 	}
 	apsim_random_key(MK_CCA_APKA, &k);
@@ -123,6 +125,7 @@ static void killed_helper(const char *wrapper)
 int main(int argc, char **argv)
 {
 	char path[4200], exec[8400], hex[MKVP_STR_MAX], out[256], store[4300], *id;
+	_cleanup_free_ char *helper = NULL;
 	struct apsim_key k;
 	struct run_result r;
 
@@ -145,7 +148,8 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/pkcshsm_mk_change", tmp);
 	write_text(path, 0755, "#!/bin/sh\nexec %s --sim-dir %s \"$@\"\n",
 		   build_path("selftest/tools/pkcshsm_mk_change"), ock);
-	snprintf(exec, sizeof(exec), "%s --tool %s", build_path("helpers/mkagent-opencryptoki"), path);
+	helper = installed("helpers/mkagent-opencryptoki");
+	snprintf(exec, sizeof(exec), "%s --tool %s", helper, path);
 	write_profile("ock", "cca-sym cca-asym cca-aes cca-apka ep11", true, exec, NULL);
 
 	/* the simulator refuses what the tool refuses */
