@@ -19,10 +19,10 @@
 #include "../agent/macro.h"
 
 /* A reencipher helper that, like pkcshsm_mk_change, ignores SIGTERM,
- * notes when two of it run at once, and runs until told to stop. */
+ * notes when two of it run at once, and runs until told to stop. $d is
+ * its directory ($0 is /dev/fd/N: it runs from the checked descriptor). */
 static const char stubborn[] =
 	"[ \"$1\" = reencipher ] || exit 0\n"
-	"d=$(dirname \"$0\")\n"
 	"[ -e \"$d/running\" ] && { echo overlap >> \"$d/overlap\"; exit 1; }\n"
 	"echo $$ > \"$d/running\"\n"
 	"trap '' TERM\n"
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 		char path[4200];
 
 		path_in(path, sizeof(path), "stubborn");
-		write_text(path, 0755, "#!/bin/sh\n%s", stubborn);
+		write_text(path, 0755, "#!/bin/sh\nd=%s\n%s", dir, stubborn);
 		write_profile("stubborn", "cca-apka", false, path, NULL);
 	}
 	empty_state_dir();
