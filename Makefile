@@ -28,6 +28,7 @@ TEST_PKGS := umockdev-1.0
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
 # make check SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -38,11 +39,11 @@ endif
 WARN   := -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes \
 	-fstack-protector-strong
 # Evaluated when a recipe runs, after `make deps` may have installed pkg-config.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
-TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
@@ -56,49 +57,60 @@ HELPER_BINS := $(HELPER_SRCS:.c=)
 
 all: agent/mkagent $(HELPER_BINS)
 
-helpers/%: helpers/%.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+# Everything built depends on .build-flags, which holds the compiler and its
+# flags and is rewritten only when they change: switching SANITIZE, CFLAGS,
+# CPPFLAGS or LDFLAGS rebuilds, nothing else does. $(inputs) is $^ without it.
+FLAGS_STAMP := .build-flags
+inputs = $(filter-out $(FLAGS_STAMP),$^)
+
+$(FLAGS_STAMP): FORCE
+	@$(file >$@.new,$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(LDFLAGS))
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+helpers/%: helpers/%.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 agent/libmkagent.a: $(AGENT_OBJS)
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(inputs)
 
-agent/mkagent: agent/main.o agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+agent/mkagent: agent/main.o agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
 
-agent/%.o: agent/%.c
+agent/%.o: agent/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The crash test's build: kill points armed (agent/fault.h).
 FAULT_OBJS := $(patsubst agent/%.c,agent/faults/%.o,$(wildcard agent/*.c))
 
-agent/faults/%.o: agent/%.c
+agent/faults/%.o: agent/%.c $(FLAGS_STAMP)
 	@mkdir -p agent/faults
 	$(CC) $(ALL_CFLAGS) -DMKAGENT_FAULTS -c -o $@ $<
 
-agent/mkagent-faults: $(FAULT_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+agent/mkagent-faults: $(FAULT_OBJS) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
 
-selftest/tools/%.o: selftest/tools/%.c
+selftest/tools/%.o: selftest/tools/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-selftest/%.o: selftest/%.c
+selftest/%.o: selftest/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 selftest/libselftest.a: $(SIM_OBJS)
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(inputs)
 
-selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+		$(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
 
 # test-eio's failing disk, preloaded into the agent and its helpers: built
 # without the sanitizers, which a preloaded library cannot carry.
-selftest/tools/eio.so: selftest/tools/eio.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+selftest/tools/eio.so: selftest/tools/eio.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
 tests: agent/mkagent agent/mkagent-faults $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) \
 	selftest/tools/eio.so $(TESTS)
@@ -136,11 +148,11 @@ stress: need-deps
 # make bench: mkagent and the alternatives measured side by side on apsim;
 # the figures go to selftest/bench/last-run.md (see selftest/bench/README.md).
 BENCH_RUN := latency reads idle scale-head "scale 256" "scale 1024" "scale 4096" ops phase
-selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/bench/stamp: selftest/bench/stamp.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
+selftest/bench/stamp: selftest/bench/stamp.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) -O2 -o $@ $<
 
 bench: need-deps
 	@$(MAKE) --no-print-directory tests selftest/bench/bench selftest/bench/stamp
@@ -189,7 +201,7 @@ fuzz-deps:
 # One rule per target, so `make -j6 fuzz` runs them side by side.
 $(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
 	@mkdir -p selftest/fuzz/work/corpus-$* selftest/fuzz/crashes
-	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE \
+	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) \
 		-DFUZZ_TARGET=$(FUZZ_ID_$*) \
 		-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih
@@ -222,11 +234,12 @@ install: all
 		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UNITDIR)/ || true; done
 
 clean:
-	rm -rf agent/faults agent/mkagent-faults
+	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP)
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+FORCE:
+.PHONY: FORCE all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)
