@@ -61,11 +61,19 @@ all: agent/mkagent $(HELPER_BINS)
 # flags and is rewritten only when they change: switching SANITIZE, CFLAGS,
 # CPPFLAGS or LDFLAGS rebuilds, nothing else does. $(inputs) is $^ without it.
 FLAGS_STAMP := .build-flags
-inputs = $(filter-out $(FLAGS_STAMP),$^)
+inputs = $(filter-out $(FLAGS_STAMP) agent/paths.h,$^)
 
 $(FLAGS_STAMP): FORCE
 	@$(file >$@.new,$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(LDFLAGS))
 	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+# agent/paths.h: where make install puts the helpers, for the compiled-in
+# default PIN helper; rewritten only when LIBEXECDIR changes.
+agent/paths.h: FORCE
+	@$(file >$@.new,#define LIBEXECDIR "$(LIBEXECDIR)" /* written by make: do not edit */)
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+agent/config.o agent/faults/config.o: agent/paths.h
 
 helpers/%: helpers/%.c $(FLAGS_STAMP)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -199,7 +207,7 @@ fuzz-deps:
 	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
 
 # One rule per target, so `make -j6 fuzz` runs them side by side.
-$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
+$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/paths.h
 	@mkdir -p selftest/fuzz/work/corpus-$* selftest/fuzz/crashes
 	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) \
 		-DFUZZ_TARGET=$(FUZZ_ID_$*) \
@@ -213,6 +221,11 @@ $(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
 		grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY' \
 			selftest/fuzz/work/fuzz-$*.log | sed 's/^/fuzz-$*: /'; exit $$rc
 
+# The shipped files name the Debian paths (/usr/sbin/mkagent, /usr/libexec/mkagent,
+# /usr/share/mkagent); installed, they name SBINDIR, LIBEXECDIR and DATADIR.
+SUBST_PATHS = sed -e 's|/usr/sbin/mkagent|$(SBINDIR)/mkagent|g' \
+	-e 's|/usr/libexec/mkagent|$(LIBEXECDIR)|g' -e 's|/usr/share/mkagent|$(DATADIR)|g'
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
@@ -221,20 +234,19 @@ install: all
 	$(INSTALL) -D -m 0644 etc/mkagent.rules.yml $(DESTDIR)$(DATADIR)/mkagent.rules.yml
 	for m in man/*.[1-8]; do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
-		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] && \
-		$(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || true; done
-	for f in profiles/*.profile; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/profiles/ || true; done
-	for f in rules/*.rules; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UDEVRULESDIR)/ || true; done
-	for f in etc/*.conf; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/ || true; done
-	for f in etc/*.service; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UNITDIR)/ || true; done
+		$(SUBST_PATHS) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; done
+	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] || continue; \
+		if [ -f "$$f.c" ]; then $(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || exit 1; \
+		else $(SUBST_PATHS) $$f > $(DESTDIR)$(LIBEXECDIR)/$${f##*/} && \
+		chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$${f##*/} || exit 1; fi; done
+	for f in profiles/*.profile rules/*.rules etc/*.conf etc/*.service; do \
+		case "$$f" in *.profile) d=$(SYSCONFDIR)/mkagent/profiles ;; *.rules) d=$(UDEVRULESDIR) ;; \
+		*.conf) d=$(SYSCONFDIR)/mkagent ;; *) d=$(UNITDIR) ;; esac; \
+		$(SUBST_PATHS) $$f > $(DESTDIR)$$d/$${f##*/} && chmod 0644 $(DESTDIR)$$d/$${f##*/} || exit 1; done
 
 clean:
-	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP)
+	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/paths.h
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)

@@ -42,7 +42,12 @@ int main(void)
 	ok(c.poll_interval == 30 && c.event_source == EVENT_SOURCE_UDEV && c.auto_finalize &&
 		   c.auto_recover && !c.notify_helper[0] && !c.query_helper[0],
 	   "its values are the defaults");
-	ok(c.pin_helper_set && streq(c.pin_helper, DEFAULT_PIN_HELPER), "the PIN helper is named");
+	/* make install rewrites /usr/libexec/mkagent to LIBEXECDIR (test-install) */
+	ok(c.pin_helper_set && streq(c.pin_helper, "/usr/libexec/mkagent/mkagent-pin-file"),
+	   "the PIN helper is named");
+	config_defaults(&c);
+	ok(!c.pin_helper_set && strstr(c.pin_helper, "/libexec/mkagent/mkagent-pin-file"),
+	   "the default PIN helper is LIBEXECDIR/mkagent-pin-file: %s", c.pin_helper);
 
 	config_defaults(&c);
 	is_int(config_parse(&c, "f", "[agent]\npoll-interval = 5 ; fast\nevent-source = kernel\n"
