@@ -142,8 +142,10 @@ check: need-deps
 	@$(MAKE) --no-print-directory tests
 	prove -f $(TESTS)
 
+# The build's output goes to a log, shown only when the build fails.
 demo: need-deps
-	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
+	@log=$$(mktemp); $(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo \
+		>$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log
 	@./selftest/demo
 
 # make stress: a long randomized model check (STRESS_SEQUENCES x STRESS_STEPS).
