@@ -61,10 +61,10 @@ all: agent/mkagent $(HELPER_BINS)
 # flags and is rewritten only when they change: switching SANITIZE, CFLAGS,
 # CPPFLAGS or LDFLAGS rebuilds, nothing else does. $(inputs) is $^ without it.
 FLAGS_STAMP := .build-flags
-inputs = $(filter-out $(FLAGS_STAMP) agent/paths.h,$^)
+inputs = $(filter-out $(FLAGS_STAMP),$^)
 
 $(FLAGS_STAMP): FORCE
-	@$(file >$@.new,$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) $(LDFLAGS))
+	@$(file >$@.new,CC=$(CC) CPPFLAGS=$(CPPFLAGS) CFLAGS=$(CFLAGS) LDFLAGS=$(LDFLAGS))
 	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
 
 # agent/paths.h: where make install puts the helpers, for the compiled-in
