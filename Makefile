@@ -224,9 +224,12 @@ $(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/paths.h
 			selftest/fuzz/work/fuzz-$*.log | sed 's/^/fuzz-$*: /'; exit $$rc
 
 # The shipped files name the Debian paths (/usr/sbin/mkagent, /usr/libexec/mkagent,
-# /usr/share/mkagent); installed, they name SBINDIR, LIBEXECDIR and DATADIR.
+# /usr/share/mkagent, ...); installed, they name SBINDIR, LIBEXECDIR, DATADIR, ...
+# (the man pages write bash\-completion).
 SUBST_PATHS = sed -e 's|/usr/sbin/mkagent|$(SBINDIR)/mkagent|g' \
-	-e 's|/usr/libexec/mkagent|$(LIBEXECDIR)|g' -e 's|/usr/share/mkagent|$(DATADIR)|g'
+	-e 's|/usr/libexec/mkagent|$(LIBEXECDIR)|g' -e 's|/usr/share/mkagent|$(DATADIR)|g' \
+	-e 's|/usr/lib/udev/rules.d|$(UDEVRULESDIR)|g' -e 's|/usr/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/share/bash.\{0,1\}-completion/completions|$(BASHCOMPDIR)|g'
 
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \

@@ -162,6 +162,13 @@ int main(void)
 	ok(file_has(path, "/usr/local/libexec/mkagent/mkagent-pin-file") &&
 		   !file_has(path, "/usr/libexec/mkagent/"),
 	   "mkagent's default PIN helper is /usr/local/libexec/mkagent/mkagent-pin-file");
+	snprintf(path, sizeof(path), "%s/usr/local/share/man/man8/mkagent.8", dest);
+	ok(file_has(path, "/usr/local/lib/udev/rules.d/90\\-mkagent.rules") &&
+		   file_has(path, "/usr/local/lib/systemd/system/mkagent.service") &&
+		   file_has(path, "/usr/local/share/bash-completion/completions/mkagent") &&
+		   file_has(path, "/usr/local/share/mkagent/mkagent.rules.yml") &&
+		   !file_has(path, "/usr/lib/") && !file_has(path, "/usr/share/"),
+	   "mkagent(8) names the rule, the unit, the completion and the fleet rules where they are");
 	remove_tree(dest);
 	free(dest);
 	remove_tree(copy);
