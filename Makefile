@@ -28,6 +28,7 @@ TEST_PKGS := umockdev-1.0
 
 CC     ?= cc
 CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
 # make check SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer
 ifeq ($(SANITIZE),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -38,11 +39,11 @@ endif
 WARN   := -Wall -Wextra -Werror -Wformat-security -Wshadow -Wstrict-prototypes \
 	-fstack-protector-strong
 # Evaluated when a recipe runs, after `make deps` may have installed pkg-config.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
-TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS))
-TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS))
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 
 AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
@@ -56,49 +57,68 @@ HELPER_BINS := $(HELPER_SRCS:.c=)
 
 all: agent/mkagent $(HELPER_BINS)
 
-helpers/%: helpers/%.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $<
+# Everything built depends on .build-flags, which holds the compiler and its
+# flags and is rewritten only when they change: switching SANITIZE, CFLAGS,
+# CPPFLAGS or LDFLAGS rebuilds, nothing else does. $(inputs) is $^ without it.
+FLAGS_STAMP := .build-flags
+inputs = $(filter-out $(FLAGS_STAMP),$^)
+
+$(FLAGS_STAMP): FORCE
+	@$(file >$@.new,CC=$(CC) CPPFLAGS=$(CPPFLAGS) CFLAGS=$(CFLAGS) LDFLAGS=$(LDFLAGS))
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+# agent/paths.h: where make install puts the helpers, for the compiled-in
+# default PIN helper; rewritten only when LIBEXECDIR changes.
+agent/paths.h: FORCE
+	@$(file >$@.new,#define LIBEXECDIR "$(LIBEXECDIR)" /* written by make: do not edit */)
+	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
+
+agent/config.o agent/faults/config.o: agent/paths.h
+
+helpers/%: helpers/%.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 agent/libmkagent.a: $(AGENT_OBJS)
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(inputs)
 
-agent/mkagent: agent/main.o agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+agent/mkagent: agent/main.o agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
 
-agent/%.o: agent/%.c
+agent/%.o: agent/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The crash test's build: kill points armed (agent/fault.h).
 FAULT_OBJS := $(patsubst agent/%.c,agent/faults/%.o,$(wildcard agent/*.c))
 
-agent/faults/%.o: agent/%.c
+agent/faults/%.o: agent/%.c $(FLAGS_STAMP)
 	@mkdir -p agent/faults
 	$(CC) $(ALL_CFLAGS) -DMKAGENT_FAULTS -c -o $@ $<
 
-agent/mkagent-faults: $(FAULT_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+agent/mkagent-faults: $(FAULT_OBJS) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
 
-selftest/tools/%.o: selftest/tools/%.c
+selftest/tools/%.o: selftest/tools/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
-selftest/%.o: selftest/%.c
+selftest/%.o: selftest/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 selftest/libselftest.a: $(SIM_OBJS)
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(inputs)
 
-selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+		$(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
 
 # test-eio's failing disk, preloaded into the agent and its helpers: built
 # without the sanitizers, which a preloaded library cannot carry.
-selftest/tools/eio.so: selftest/tools/eio.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -fPIC -shared -o $@ $< -ldl
+selftest/tools/eio.so: selftest/tools/eio.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
 
 tests: agent/mkagent agent/mkagent-faults $(HELPER_BINS) selftest/simkeys $(TOOL_SIMS) \
 	selftest/tools/eio.so $(TESTS)
@@ -122,8 +142,10 @@ check: need-deps
 	@$(MAKE) --no-print-directory tests
 	prove -f $(TESTS)
 
+# The build's output goes to a log, shown only when the build fails.
 demo: need-deps
-	@$(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo
+	@log=$$(mktemp); $(MAKE) --no-print-directory agent/mkagent selftest/simkeys selftest/demo \
+		>$$log 2>&1 || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log
 	@./selftest/demo
 
 # make stress: a long randomized model check (STRESS_SEQUENCES x STRESS_STEPS).
@@ -136,11 +158,11 @@ stress: need-deps
 # make bench: mkagent and the alternatives measured side by side on apsim;
 # the figures go to selftest/bench/last-run.md (see selftest/bench/README.md).
 BENCH_RUN := latency reads idle scale-head "scale 256" "scale 1024" "scale 4096" ops phase
-selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/bench/stamp: selftest/bench/stamp.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
+selftest/bench/stamp: selftest/bench/stamp.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) -O2 -o $@ $<
 
 bench: need-deps
 	@$(MAKE) --no-print-directory tests selftest/bench/bench selftest/bench/stamp
@@ -187,9 +209,9 @@ fuzz-deps:
 	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
 
 # One rule per target, so `make -j6 fuzz` runs them side by side.
-$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
+$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/paths.h
 	@mkdir -p selftest/fuzz/work/corpus-$* selftest/fuzz/crashes
-	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE \
+	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) \
 		-DFUZZ_TARGET=$(FUZZ_ID_$*) \
 		-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih
@@ -201,6 +223,14 @@ $(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps
 		grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|ERROR|SUMMARY' \
 			selftest/fuzz/work/fuzz-$*.log | sed 's/^/fuzz-$*: /'; exit $$rc
 
+# The shipped files name the Debian paths (/usr/sbin/mkagent, /usr/libexec/mkagent,
+# /usr/share/mkagent, ...); installed, they name SBINDIR, LIBEXECDIR, DATADIR, ...
+# (the man pages write bash\-completion).
+SUBST_PATHS = sed -e 's|/usr/sbin/mkagent|$(SBINDIR)/mkagent|g' \
+	-e 's|/usr/libexec/mkagent|$(LIBEXECDIR)|g' -e 's|/usr/share/mkagent|$(DATADIR)|g' \
+	-e 's|/usr/lib/udev/rules.d|$(UDEVRULESDIR)|g' -e 's|/usr/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/share/bash.\{0,1\}-completion/completions|$(BASHCOMPDIR)|g'
+
 install: all
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/mkagent/profiles $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(UNITDIR)
@@ -209,24 +239,24 @@ install: all
 	$(INSTALL) -D -m 0644 etc/mkagent.rules.yml $(DESTDIR)$(DATADIR)/mkagent.rules.yml
 	for m in man/*.[1-8]; do \
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
-		$(INSTALL) -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] && \
-		$(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || true; done
-	for f in profiles/*.profile; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/profiles/ || true; done
-	for f in rules/*.rules; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UDEVRULESDIR)/ || true; done
-	for f in etc/*.conf; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/mkagent/ || true; done
-	for f in etc/*.service; do [ -f "$$f" ] && \
-		$(INSTALL) -m 0644 $$f $(DESTDIR)$(UNITDIR)/ || true; done
+		$(SUBST_PATHS) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; done
+	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] || continue; \
+		if [ -f "$$f.c" ]; then $(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || exit 1; \
+		else $(SUBST_PATHS) $$f > $(DESTDIR)$(LIBEXECDIR)/$${f##*/} && \
+		chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$${f##*/} || exit 1; fi; done
+	for f in profiles/*.profile rules/*.rules etc/*.conf etc/*.service; do \
+		case "$$f" in *.profile) d=$(SYSCONFDIR)/mkagent/profiles ;; *.rules) d=$(UDEVRULESDIR) ;; \
+		*.conf) d=$(SYSCONFDIR)/mkagent ;; *) d=$(UNITDIR) ;; esac; \
+		$(SUBST_PATHS) $$f > $(DESTDIR)$$d/$${f##*/} && chmod 0644 $(DESTDIR)$$d/$${f##*/} || exit 1; done
 
 clean:
-	rm -rf agent/faults agent/mkagent-faults
+	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/paths.h
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
 
-.PHONY: all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+FORCE:
+.PHONY: FORCE all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)

@@ -5,6 +5,9 @@
 #include "config.h"
 #include "fileio.h"
 #include "macro.h"
+#include "paths.h"
+
+const char config_default_pin_helper[] = LIBEXECDIR "/mkagent-pin-file";
 
 void config_defaults(struct config *c)
 {
@@ -14,7 +17,7 @@ void config_defaults(struct config *c)
 		.auto_finalize = true,
 		.auto_recover = true,
 	};
-	snprintf(c->pin_helper, sizeof(c->pin_helper), "%s", DEFAULT_PIN_HELPER);
+	snprintf(c->pin_helper, sizeof(c->pin_helper), "%s", config_default_pin_helper);
 }
 
 struct cfg_ctx {

@@ -10,7 +10,8 @@
 
 #include "errmsg.h"
 
-#define DEFAULT_PIN_HELPER "/usr/libexec/mkagent/mkagent-pin-file"
+/* LIBEXECDIR/mkagent-pin-file: where make install puts it (agent/paths.h). */
+extern const char config_default_pin_helper[];
 
 enum event_source {
 	EVENT_SOURCE_UDEV,

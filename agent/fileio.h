@@ -22,12 +22,14 @@ int read_fd_text(int fd, const char *path, char **text, size_t *len, struct errm
 int read_config_file(const char *path, char **text, struct errmsg *e);
 /*
  * Lines libinih would split (longer than INI_LINE_MAX), read as
- * continuations (leading blanks) or stop at (NUL) are errors. @strict
- * files (those mkagent writes) must also be non-empty and end in a newline.
+ * continuations (leading blanks), stop at (NUL) or refuse (a section header
+ * without ']', a line without '=') are errors. @strict files (those mkagent
+ * writes) must also be non-empty and end in a newline.
  */
 int ini_check_lines(const char *text, size_t len, bool strict, struct errmsg *e);
 /* For libinih handlers: keep why this line is wrong, and return 0 so that
- * ini_parse_string() stops there and gives its number. */
+ * ini_parse_string() gives its number. inih goes on to the end and gives
+ * the first wrong line's number: the first reason is kept. */
 int ini_error(struct errmsg *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A number of seconds from 1 to a day for the INI key @name. */
 int ini_seconds(struct errmsg *why, const char *name, const char *value, int *out);

@@ -18,8 +18,13 @@
 
 /* Kept byte for byte equal to rules/90-mkagent.rules (a test compares). */
 static const char rule_text[] =
-	"# mkagent: AP devices want the agent; it watches every later event itself.\n"
-	"SUBSYSTEM==\"ap\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"mkagent.service\"\n";
+	"# mkagent: AP cards want the agent; it watches every later event itself.\n"
+	"# Only cards are tagged for systemd (a .device unit each), not their queues,\n"
+	"# of which a large machine has thousands. Nothing is done on remove.\n"
+	"ACTION==\"remove\", GOTO=\"mkagent_end\"\n"
+	"SUBSYSTEM==\"ap\", ENV{DEVTYPE}==\"ap_card\", TAG+=\"systemd\", "
+	"ENV{SYSTEMD_WANTS}+=\"mkagent.service\"\n"
+	"LABEL=\"mkagent_end\"\n";
 
 static const char rules_usage[] = "Usage: mkagent rules install|remove [--root DIR]\n"
 				  "Install or remove the udev rule that starts the agent.\n\n"

@@ -4,8 +4,9 @@
  * narrated. The administrator plans once; the security officer (apsim
  * playing the TKE) loads and activates the new keys; mkagent daemon, a
  * real process under umockdev, re-enciphers and finalizes by itself.
- * simkeys is the consumer; at the end every key is unwrapped under the
- * new master key and compared with its clear value.
+ * simkeys is the consumer; at the end of each change every key is unwrapped
+ * under the CUR master keys of each APQN of the change and compared with its
+ * clear value.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -119,10 +120,15 @@ static int change(const char *what, const struct apqn *set, size_t n, enum mk_ty
 	if (!wait_state(id, "finalized", 15000, follow))
 		return 1;
 	follow();
-	if (verify_store(store, set[n - 1], out, sizeof(out)) != 0)
-		return 1;
-	snprintf(msg, sizeof(msg), "simkeys: %s", out);
-	say("consumer", msg);
+	for (size_t i = 0; i < n; i++) {
+		char name[APQN_STR_MAX];
+		int bad = verify_store(store, set[i], out, sizeof(out));
+
+		snprintf(msg, sizeof(msg), "simkeys on %s: %s", apqn_format(set[i], name), out);
+		say("consumer", msg);
+		if (bad)
+			return 1;
+	}
 	free(id);
 	return 0;
 }
@@ -136,8 +142,9 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	fixture_setup(argv);
 	printf("mkagent demo: a simulated AP bus (umockdev + apsim) with three CCA (CEX7C) and\n"
-	       "two EP11 (CEX8P) APQNs in domain 0x33, a consumer (simkeys) holding 100 secure\n"
-	       "keys on each set, and mkagent daemon watching. After 'plan' nobody types.\n\n");
+	       "two EP11 (CEX8P) APQNs in domain 0x33, a consumer (simkeys) holding 50 CCA AES\n"
+	       "and 50 CCA APKA secure keys on the CCA APQNs and 100 EP11 keys on the EP11\n"
+	       "ones, and mkagent daemon watching. After 'plan' nobody types.\n\n");
 	snprintf(conf, sizeof(conf), "%s/demo.conf", tmp);
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n", tmp);
 	setenv("MKAGENT_CONFIG", conf, 1);
@@ -150,7 +157,10 @@ int main(int argc, char **argv)
 	agent_stop(agent, SIGTERM);
 	follow();
 	printf("\n%s\n", rc ? "The demo FAILED." :
-			      "Done: every key of every consumer verified under the new master keys.");
+			      "Done: the CCA AES master key changed on 08.0033, 09.0033 and 0B.0033, the EP11\n"
+			      "wrapping key on 0A.0033 and 0C.0033. On each of them every simkeys key unwrapped\n"
+			      "to its clear value under the CUR master key: the CCA AES and EP11 keys under the\n"
+			      "new ones, the CCA APKA keys under the APKA master key, which did not change.");
 	apsim_free(sim);
 	if (remove_tree(tmp) < 0)
 		rc = 1;

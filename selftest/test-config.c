@@ -42,7 +42,12 @@ int main(void)
 	ok(c.poll_interval == 30 && c.event_source == EVENT_SOURCE_UDEV && c.auto_finalize &&
 		   c.auto_recover && !c.notify_helper[0] && !c.query_helper[0],
 	   "its values are the defaults");
-	ok(c.pin_helper_set && streq(c.pin_helper, DEFAULT_PIN_HELPER), "the PIN helper is named");
+	/* make install rewrites /usr/libexec/mkagent to LIBEXECDIR (test-install) */
+	ok(c.pin_helper_set && streq(c.pin_helper, "/usr/libexec/mkagent/mkagent-pin-file"),
+	   "the PIN helper is named");
+	config_defaults(&c);
+	ok(!c.pin_helper_set && strstr(c.pin_helper, "/libexec/mkagent/mkagent-pin-file"),
+	   "the default PIN helper is LIBEXECDIR/mkagent-pin-file: %s", c.pin_helper);
 
 	config_defaults(&c);
 	is_int(config_parse(&c, "f", "[agent]\npoll-interval = 5 ; fast\nevent-source = kernel\n"
@@ -67,6 +72,17 @@ int main(void)
 		 "/etc/mkagent/mkagent.conf: line 2: [pin] helper must be an absolute path, not 'pin-file'");
 	conf_bad("[agent]\n auto-finalize = no\n", "/etc/mkagent/mkagent.conf: line 2: starts with a blank");
 	conf_bad("[agent]\nauto-finalize\n", "/etc/mkagent/mkagent.conf: line 2: not a key = value line");
+	conf_bad("[agent\npoll-interval = 5\n", "/etc/mkagent/mkagent.conf: line 1: unterminated section header");
+	conf_bad("[agent]\npoll-interval = 5\n[pin ; the PIN helper]\nhelper =\n",
+		 "/etc/mkagent/mkagent.conf: line 3: unterminated section header");
+	conf_bad("[agent]\nauto-finalize\nauto-recover = no\n[metrics\n",
+		 "/etc/mkagent/mkagent.conf: line 2: not a key = value line");
+	conf_bad("[agent]\npoll-interval = 0\nauto-recover = sometimes\n",
+		 "/etc/mkagent/mkagent.conf: line 2: poll-interval must be 1 to 86400 seconds, not '0'");
+	config_defaults(&c);
+	is_int(config_parse(&c, "f", "\xEF\xBB\xBF[agent]\n# [x\n; y\npoll-interval = 9 ; [z\n", &e), 0,
+	       "a byte order mark, comments and an inline comment are not errors");
+	is_int(c.poll_interval, 9, "(the value before the inline comment is read)");
 
 	is_int(profile_parse(&p, "occ", "/p/occ.profile",
 			     "[profile]\ndescription = openCryptoki\nmk-types = cca-sym cca-aes ep11\npin = yes\n"
@@ -88,6 +104,8 @@ int main(void)
 		 "/p/x.profile: line 3: pin must be yes or no, not 'sometimes'");
 	prof_bad("[profile]\nmk-types = cca-aes\n[rotate]\nexec = /bin/true\n",
 		 "/p/x.profile: line 4: unknown section [rotate]");
+	prof_bad("[profile]\nmk-types = cca-aes\n[reencipher\nexec = /bin/true\n",
+		 "/p/x.profile: line 3: unterminated section header");
 	prof_bad("[profile]\nmk-types = cca-aes\n[finalize]\nexec = /bin/true\ntimeout = -1\n",
 		 "/p/x.profile: line 5: timeout must be 1 to 86400 seconds, not '-1'");
 	prof_bad("[profile]\nmk-types = cca-aes\n[finalize]\nrun = /bin/true\n",

@@ -54,6 +54,40 @@ static void options_documented(const char *what, const char *help, const char *m
 	}
 }
 
+/* Every key of etc/mkagent.conf is in mkagent.conf(5) as it is written: "key = ...". */
+static void conf_keys_documented(void)
+{
+	char *conf = read_text(build_path("etc/mkagent.conf")), *page = page_text("man/mkagent.conf.5");
+
+	for (char *l = conf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l)) {
+		char key[64];
+		bool found = false;
+
+		if (sscanf(l, "%63[a-z-] =", key) != 1 || !strchr(l, '=') || strchr(l, '=') > strchr(l, '\n'))
+			continue;
+		for (const char *p = page; !found && (p = strstr(p, key)); p += strlen(key)) {
+			const char *q = p + strlen(key);
+
+			q += strspn(q, " \"");
+			found = (p == page || p[-1] == '\n' || p[-1] == ' ') && *q == '=';
+		}
+		ok(found, "mkagent.conf(5) shows %s = ...", key);
+	}
+	free(conf);
+	free(page);
+}
+
+/* The README's plan example prints what plan prints (DESIGN §7). */
+static void readme_shows_plan(void)
+{
+	char *readme = read_text(build_path("README.md"));
+	const char *p = readme ? strstr(readme, "#   Master key change operation '") : NULL;
+
+	ok(p && strncmp(strchr(p, '\n') - 10, "' created.", 10) == 0,
+	   "README: plan prints \"Master key change operation 'ID' created.\"");
+	free(readme);
+}
+
 int main(void)
 {
 	struct run_result r;
@@ -88,5 +122,7 @@ int main(void)
 		   r.err[0] ? ": " : "", r.err);
 		run_result_free(&r);
 	}
+	conf_keys_documented();
+	readme_shows_plan();
 	return done_testing();
 }

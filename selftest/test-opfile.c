@@ -85,6 +85,7 @@ int main(void)
 	longline[251] = '\0';
 	bad(with_line(7, longline), "line 7: longer than 198 characters");
 	bad(with_line(3, "state = thinking\n"), "line 3: unknown state 'thinking'");
+	bad(with_line(1, "[operation\n"), "line 1: unterminated section header");
 	bad(with_line(3, "colour = blue\n"), "line 3: unknown key 'colour' in [operation]");
 	bad(with_line(3, "id = uNA5QP\n"), "line 3: 'id' is given twice");
 	bad(with_line(2, "id = short\n"), "line 2: 'short' is not an operation ID (6 letters or digits)");
