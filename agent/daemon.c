@@ -4,8 +4,10 @@
  * (libudev monitor or the kernel's netlink socket), a timerfd armed only
  * while an operation waits on the HSM (or a retry is due), a signalfd and
  * inotify on ops/. Each step runs in a worker process that takes the
- * operation's lock and makes the same checks as a person's command, so
- * the loop is never blocked by a helper.
+ * operation's lock and makes the same checks as a person's command; a
+ * notification runs in a notify worker, and the registers only the query
+ * helper knows are read by a query worker whose answer comes back through
+ * a pipe in the epoll set. So the loop is never blocked by a helper.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,9 @@
  */
 #define SETTLE_MS 50
 #define BURST_MAX_MS 1000
+/* Notify workers running at once; a notification beyond them is dropped
+ * with a warning (each ends within the notify timeout). */
+#define NOTIFIERS_MAX 16
 
 struct tracked {
 	char id[OP_ID_LEN + 1];
@@ -63,6 +68,13 @@ struct tracked {
 	char last_why[256];
 	enum action last_action;
 	int worker_status; /* of the last worker, -1: none ran */
+	/* its registers as the query worker reads them (a cca-sym op) */
+	pid_t query;	   /* the worker, until reaped */
+	int query_fd;	   /* its pipe, until the answer is in; -1: none */
+	char *query_buf;   /* the answer so far */
+	size_t query_len, query_size;
+	bool answered;	   /* @answer is in and not yet acted on */
+	struct view answer; /* .v NULL: the read failed */
 };
 
 struct agent {
@@ -78,6 +90,8 @@ struct agent {
 	long long next_poll; /* ms, 0: not scheduled */
 	long long settle_at, burst_start; /* ms, 0: no burst */
 	unsigned long passes;
+	int op_lock;	/* an operation's lock the loop holds now, or -1 */
+	pid_t notifiers[NOTIFIERS_MAX];
 };
 
 static struct tracked *track(struct agent *ag, const char *id)
@@ -92,7 +106,8 @@ static struct tracked *track(struct agent *ag, const char *id)
 		return NULL;
 	ag->ops = t;
 	t += ag->nops++;
-	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true, .worker_status = -1 };
+	*t = (struct tracked){ .state = OP_STATE_COUNT, .dirty = true, .worker_status = -1,
+			       .query_fd = -1 };
 	snprintf(t->id, sizeof(t->id), "%s", id);
 	return t;
 }
@@ -102,6 +117,16 @@ static void untrack(struct tracked *t)
 	apqn_list_free(&t->apqns);
 	apqn_list_free(&t->stale);
 	view_free(&t->last);
+	view_free(&t->answer);
+	free(t->query_buf);
+	if (t->query_fd >= 0)
+		close(t->query_fd);
+}
+
+/* A worker of @t runs, or a register read is under way or not yet used. */
+static bool busy(const struct tracked *t)
+{
+	return t->worker || t->query || t->query_fd >= 0 || t->answered;
 }
 
 static struct tracked *by_worker(struct agent *ag, pid_t pid)
@@ -121,28 +146,42 @@ static void worker_term(int sig)
 	_exit(128 + SIGTERM);
 }
 
-static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
+/* A child of the loop (0 in the child, as fork()): ended with the agent,
+ * holding none of the loop's locks, and running its own notifications. */
+static pid_t fork_worker(struct agent *ag)
 {
+	sigset_t all;
 	pid_t pid;
 
 	fflush(stdout);
 	fflush(stderr);
-	fault_point("worker start");
 	pid = fork();
+	if (pid != 0)
+		return pid;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGTERM, worker_term);
+	signal(SIGINT, worker_term);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(128 + SIGTERM);
+	if (ag->op_lock >= 0)
+		close(ag->op_lock);
+	ag->en.notify = NULL;
+	return 0;
+}
+
+static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
+{
+	pid_t pid;
+
+	fault_point("worker start");
+	pid = fork_worker(ag);
 	if (pid < 0) {
 		log_error("operation %s: cannot fork a worker: %s", t->id, strerror(errno));
 		return;
 	}
 	if (pid == 0) {
-		sigset_t all;
-
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGTERM, worker_term);
-		signal(SIGINT, worker_term);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() == 1)
-			_exit(128 + SIGTERM);
 		/* what a step says to a person; the log has it all */
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
@@ -157,6 +196,48 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const stru
 	t->spawned_in = t->state;
 }
 
+/* engine_notify() from the loop: the helper runs in a notify worker. */
+static void notify_aside(void *ctx, const struct op *op, const char *event, const char *message)
+{
+	struct agent *ag = ctx;
+	size_t i = 0;
+	pid_t pid;
+
+	while (i < NOTIFIERS_MAX && ag->notifiers[i])
+		i++;
+	if (i == NOTIFIERS_MAX) {
+		log_warn("operation %s: not notifying %s: %d notify helpers still run", op->id,
+			 event, NOTIFIERS_MAX);
+		return;
+	}
+	pid = fork_worker(ag);
+	if (pid < 0) {
+		log_warn("operation %s: not notifying %s: cannot fork: %s", op->id, event,
+			 strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		engine_notify(&ag->en, op, event, message);
+		_exit(0);
+	}
+	ag->notifiers[i] = pid;
+}
+
+/* A worker that is not a step's ended. */
+static void forget_worker(struct agent *ag, pid_t pid, int status)
+{
+	for (size_t i = 0; i < NOTIFIERS_MAX; i++)
+		if (ag->notifiers[i] == pid)
+			ag->notifiers[i] = 0;
+	for (size_t i = 0; i < ag->nops; i++) {
+		if (ag->ops[i].query != pid)
+			continue;
+		ag->ops[i].query = 0;
+		log_debug("operation %s: query worker %d ended (%d)", ag->ops[i].id, (int)pid,
+			  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+}
+
 static void reap(struct agent *ag)
 {
 	int status;
@@ -165,8 +246,10 @@ static void reap(struct agent *ag)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct tracked *t = by_worker(ag, pid);
 
-		if (!t)
+		if (!t) {
+			forget_worker(ag, pid, status);
 			continue;
+		}
 		fault_point("worker reaped");
 		t->worker = 0;
 		t->reaped = true;
@@ -199,6 +282,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 
 	if (lock < 0)
 		return; /* somebody is at it: look again next time */
+	ag->op_lock = lock; /* not for the notify worker engine_fail() starts */
 	if (store_load(&ag->en.store, t->id, &op, NULL, &e) == 0 &&
 	    (op.state == OP_PLANNED || op.state == OP_REENCIPHERING)) {
 		log_warn("operation %s: %s", t->id, d->why);
@@ -207,7 +291,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 		for (size_t i = 0; ag->en.cfg.auto_recover && i < op.nprofiles; i++) {
 			if (op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING) {
 				close(lock);
-				lock = -1;
+				lock = ag->op_lock = -1;
 				spawn(ag, t, PHASE_RECOVER, NULL);
 				break;
 			}
@@ -216,6 +300,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 	}
 	if (lock >= 0)
 		close(lock);
+	ag->op_lock = -1;
 }
 
 static void retry_later(struct agent *ag, struct tracked *t)
@@ -260,6 +345,177 @@ static void act(struct agent *ag, struct tracked *t, const struct op *op, const 
 	case ACT_NONE:
 		return;
 	}
+}
+
+/* ---- registers from the query helper ---- */
+
+enum { TAG_UEVENT, TAG_TIMER, TAG_SIGNAL, TAG_INOTIFY, TAG_QUERY };
+
+static int add_fd(struct agent *ag, int fd, int tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u64 = (uint64_t)tag | (uint64_t)fd << 32 };
+
+	return epoll_ctl(ag->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Whether @op's registers come from the query helper (cca-sym), read by a
+ * query worker, not in the loop. */
+static bool asks_helper(const struct agent *ag, const struct op *op)
+{
+	return op->has_new[MK_CCA_SYM] && ag->en.cfg.query_helper[0];
+}
+
+/* What a query worker writes to its pipe: this, then @n struct apqn_view
+ * (the worker is a fork of this process: the same layout). */
+struct answer_head {
+	int rc;
+	size_t n;
+	char error[ERRMSG_MAX];
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Read every register of @op's APQNs, the query helper's included, in a
+ * worker; on_query() collects the answer. */
+static void start_query(struct agent *ag, struct tracked *t, const struct op *op)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		log_error("operation %s: cannot make a pipe: %s", t->id, strerror(errno));
+		return;
+	}
+	pid = fork_worker(ag);
+	if (pid == 0) {
+		struct answer_head h = { 0 };
+		struct view v = { 0 };
+		struct errmsg e;
+
+		close(p[0]);
+		h.rc = view_read(&v, &op->apqns, ag->en.cfg.query_helper, &e);
+		if (h.rc < 0)
+			snprintf(h.error, sizeof(h.error), "%s", e.text);
+		h.n = v.n;
+		_exit(write_all(p[1], &h, sizeof(h)) < 0 ||
+		      write_all(p[1], v.v, v.n * sizeof(*v.v)) < 0);
+	}
+	close(p[1]);
+	if (pid < 0 || fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 || add_fd(ag, p[0], TAG_QUERY) < 0) {
+		log_error("operation %s: cannot start a query worker: %s", t->id, strerror(errno));
+		if (pid > 0)
+			kill(pid, SIGTERM);
+		close(p[0]);
+		return;
+	}
+	log_debug("operation %s: its registers are read by query worker %d", t->id, (int)pid);
+	t->query = pid;
+	t->query_fd = p[0];
+	t->query_len = 0;
+	t->dirty = false;
+	apqn_list_free(&t->stale);
+}
+
+static void parse_answer(struct tracked *t)
+{
+	struct answer_head h;
+
+	t->answered = true;
+	t->answer = (struct view){ 0 };
+	if (t->query_len < sizeof(h)) {
+		log_error("operation %s: the query worker ended without an answer", t->id);
+		return;
+	}
+	memcpy(&h, t->query_buf, sizeof(h));
+	if (h.rc < 0) {
+		log_error("operation %s: %s", t->id, h.error);
+		return;
+	}
+	if (t->query_len != sizeof(h) + h.n * sizeof(*t->answer.v)) {
+		log_error("operation %s: the query worker's answer is cut short", t->id);
+		return;
+	}
+	t->answer.v = malloc(h.n ? h.n * sizeof(*t->answer.v) : 1);
+	if (!t->answer.v)
+		return;
+	memcpy(t->answer.v, t->query_buf + sizeof(h), h.n * sizeof(*t->answer.v));
+	t->answer.n = h.n;
+}
+
+static void on_query(struct agent *ag, int fd)
+{
+	struct tracked *t = NULL;
+	ssize_t n;
+
+	for (size_t i = 0; i < ag->nops && !t; i++)
+		if (ag->ops[i].query_fd == fd)
+			t = &ag->ops[i];
+	if (!t) {
+		epoll_ctl(ag->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return;
+	}
+	for (;;) {
+		if (t->query_len == t->query_size) {
+			size_t size = t->query_size ? t->query_size * 2 : 4096;
+			char *b = realloc(t->query_buf, size);
+
+			if (!b)
+				break;
+			t->query_buf = b;
+			t->query_size = size;
+		}
+		n = read(fd, t->query_buf + t->query_len, t->query_size - t->query_len);
+		if (n > 0)
+			t->query_len += (size_t)n;
+		else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			break;
+		else if (errno == EAGAIN)
+			return; /* more to come */
+	}
+	/* the end of the answer: the pipe may live on in other workers */
+	epoll_ctl(ag->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+	t->query_fd = -1;
+	parse_answer(t);
+}
+
+/* Act on the registers a query worker read for @t: every one of @op's
+ * APQNs, as fresh as those read in a pass. @op NULL: @t went away. */
+static void take_answer(struct agent *ag, struct tracked *t, const struct op *op)
+{
+	struct view seen;
+	bool ok;
+
+	if (!t->answered || t->worker)
+		return;
+	t->answered = false;
+	ok = op && t->answer.v && view_merge(&t->answer, &t->last, &op->apqns, &seen) == 0;
+	view_free(&t->answer);
+	if (!op)
+		return;
+	if (!ok) {
+		retry_later(ag, t);
+		return;
+	}
+	view_free(&t->last);
+	t->last = seen;
+	act(ag, t, op, &t->last, true);
 }
 
 /* ---- one reconciliation pass ---- */
@@ -317,7 +573,6 @@ static void reconcile(struct agent *ag)
 	struct op_list ops = { 0 };
 	struct apqn_list want = { 0 };
 	struct view v = { 0 };
-	bool sym = false;
 	struct errmsg e;
 	long long now = now_ms();
 
@@ -356,28 +611,31 @@ static void reconcile(struct agent *ag)
 			t->dirty = true;
 			t->retry_at = 0;
 		}
-		if (!t->last.n)
+		if (!t->last.n && !busy(t))
 			t->dirty = true; /* never read */
-		if (t->worker || (!t->dirty && !t->stale.n))
+		if (busy(t) || (!t->dirty && !t->stale.n))
 			continue;
+		if (asks_helper(ag, op)) {
+			start_query(ag, t, op);
+			continue;
+		}
 		for (size_t j = 0; j < op->apqns.n; j++) {
 			struct apqn a = op->apqns.v[j];
 
 			if ((t->dirty || apqn_list_contains(&t->stale, a)) && !apqn_list_contains(&want, a))
 				apqn_list_add(&want, a);
 		}
-		sym |= op->has_new[MK_CCA_SYM];
 	}
 	/* forget operations that ended or went away */
 	for (size_t i = 0; i < ag->nops;) {
-		if (!ag->ops[i].seen && !ag->ops[i].worker) {
+		if (!ag->ops[i].seen && !busy(&ag->ops[i])) {
 			untrack(&ag->ops[i]);
 			ag->ops[i] = ag->ops[--ag->nops];
 		} else {
 			i++;
 		}
 	}
-	if (want.n && view_read(&v, &want, sym ? ag->en.cfg.query_helper : NULL, &e) < 0)
+	if (want.n && view_read(&v, &want, NULL, &e) < 0)
 		log_error("%s", e.text);
 	for (size_t i = 0; i < ops.n; i++) {
 		struct tracked *t;
@@ -385,6 +643,11 @@ static void reconcile(struct agent *ag)
 		if (op_state_terminal(ops.v[i].state))
 			continue;
 		t = track(ag, ops.v[i].id);
+		/* an answer is used even when a reload dropped the query helper */
+		if (t && (asks_helper(ag, &ops.v[i]) || t->answered)) {
+			take_answer(ag, t, &ops.v[i]);
+			continue;
+		}
 		if (!t || (!t->dirty && !t->stale.n) || t->worker || !v.v)
 			continue;
 		if (view_merge(&v, &t->last, &ops.v[i].apqns, &seen) < 0) {
@@ -594,15 +857,6 @@ static bool on_signal(struct agent *ag)
 
 /* ---- setup and the loop ---- */
 
-static int add_fd(struct agent *ag, int fd, int tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)tag };
-
-	return epoll_ctl(ag->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-enum { TAG_UEVENT, TAG_TIMER, TAG_SIGNAL, TAG_INOTIFY };
-
 static int setup(struct agent *ag, struct errmsg *e)
 {
 	sigset_t mask;
@@ -645,12 +899,22 @@ static int setup(struct agent *ag, struct errmsg *e)
 
 static void teardown(struct agent *ag)
 {
-	for (size_t i = 0; i < ag->nops; i++)
+	pid_t pids[NOTIFIERS_MAX + 2 * ag->nops + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < NOTIFIERS_MAX; i++)
+		if (ag->notifiers[i])
+			pids[n++] = ag->notifiers[i];
+	for (size_t i = 0; i < ag->nops; i++) {
 		if (ag->ops[i].worker)
-			kill(ag->ops[i].worker, SIGTERM);
-	for (size_t i = 0; i < ag->nops; i++)
-		if (ag->ops[i].worker)
-			waitpid(ag->ops[i].worker, NULL, 0);
+			pids[n++] = ag->ops[i].worker;
+		if (ag->ops[i].query)
+			pids[n++] = ag->ops[i].query;
+	}
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	for (size_t i = 0; i < n; i++)
+		waitpid(pids[i], NULL, 0);
 	if (ag->mon)
 		udev_monitor_unref(ag->mon);
 	if (ag->udev)
@@ -664,10 +928,64 @@ static void teardown(struct agent *ag)
 
 static bool any_worker(const struct agent *ag)
 {
+	for (size_t i = 0; i < NOTIFIERS_MAX; i++)
+		if (ag->notifiers[i])
+			return true;
 	for (size_t i = 0; i < ag->nops; i++)
-		if (ag->ops[i].worker)
+		if (busy(&ag->ops[i]))
 			return true;
 	return false;
+}
+
+static void dispatch(struct agent *ag, const struct epoll_event *ev, int n, bool *only_uevents,
+		     bool *got_uevent)
+{
+	*only_uevents = true;
+	*got_uevent = false;
+	for (int i = 0; i < n; i++) {
+		uint32_t tag = (uint32_t)ev[i].data.u64;
+
+		*only_uevents &= tag == TAG_UEVENT;
+		switch (tag) {
+		case TAG_UEVENT:
+			if (ag->mon)
+				on_udev(ag);
+			else
+				on_kernel(ag);
+			*got_uevent = true;
+			break;
+		case TAG_TIMER:
+			on_timer(ag);
+			break;
+		case TAG_SIGNAL:
+			on_signal(ag);
+			break;
+		case TAG_INOTIFY:
+			on_inotify(ag);
+			break;
+		case TAG_QUERY:
+			on_query(ag, (int)(ev[i].data.u64 >> 32));
+			break;
+		}
+	}
+}
+
+/* --once: act on the registers query workers read; no other step starts. */
+static void take_answers(struct agent *ag)
+{
+	for (size_t i = 0; i < ag->nops; i++) {
+		struct tracked *t = &ag->ops[i];
+		struct errmsg e;
+		struct op op;
+		bool loaded;
+
+		if (!t->answered || t->worker)
+			continue;
+		loaded = store_load(&ag->en.store, t->id, &op, NULL, &e) == 0;
+		take_answer(ag, t, loaded ? &op : NULL);
+		if (loaded)
+			op_free(&op);
+	}
 }
 
 static const char daemon_usage[] = "Usage: mkagent daemon [--once [--json]]\n"
@@ -715,7 +1033,8 @@ static void print_summary(struct agent *ag, bool json)
 
 int cmd_daemon(const struct cli *cli, int argc, char **argv)
 {
-	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1 };
+	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1,
+			    .op_lock = -1 };
 	struct errmsg e;
 	bool json = false;
 	int c;
@@ -755,6 +1074,8 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		return EXIT_REFUSED;
 	}
 	ag.en.tty = false;
+	ag.en.notify = notify_aside;
+	ag.en.notify_ctx = &ag;
 	if (setup(&ag, &e) < 0) {
 		say_error("daemon: %s", e.text);
 		teardown(&ag);
@@ -765,14 +1086,16 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		 ag.en.store.dir);
 	reconcile(&ag);
 	if (ag.once) {
-		sigset_t chld;
-		int sig;
+		/* the pass's workers, and the steps of the registers queried */
+		while (any_worker(&ag) && !ag.stop) {
+			struct epoll_event ev[8];
+			bool only_uevents, got_uevent;
+			int n = epoll_wait(ag.epfd, ev, 8, -1);
 
-		sigemptyset(&chld);
-		sigaddset(&chld, SIGCHLD);
-		while (any_worker(&ag)) {
-			sigwait(&chld, &sig);
-			reap(&ag);
+			if (n < 0 && errno != EINTR)
+				break;
+			dispatch(&ag, ev, n, &only_uevents, &got_uevent);
+			take_answers(&ag);
 		}
 		print_summary(&ag, json);
 		teardown(&ag);
@@ -780,7 +1103,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	}
 	while (!ag.stop) {
 		struct epoll_event ev[8];
-		bool only_uevents = true, got_uevent = false;
+		bool only_uevents, got_uevent;
 		long long now;
 		int n;
 
@@ -788,27 +1111,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		n = epoll_wait(ag.epfd, ev, 8, -1);
 		if (n < 0 && errno != EINTR)
 			break;
-		for (int i = 0; i < n; i++) {
-			only_uevents &= ev[i].data.u32 == TAG_UEVENT;
-			switch (ev[i].data.u32) {
-			case TAG_UEVENT:
-				if (ag.mon)
-					on_udev(&ag);
-				else
-					on_kernel(&ag);
-				got_uevent = true;
-				break;
-			case TAG_TIMER:
-				on_timer(&ag);
-				break;
-			case TAG_SIGNAL:
-				on_signal(&ag);
-				break;
-			case TAG_INOTIFY:
-				on_inotify(&ag);
-				break;
-			}
-		}
+		dispatch(&ag, ev, n, &only_uevents, &got_uevent);
 		now = now_ms();
 		if (got_uevent) {
 			bool leading = !ag.burst_start;

@@ -371,6 +371,90 @@ static void backoff_still_watches(void)
 	free(id);
 }
 
+/* A notify helper that takes 20 s holds up no step: the loop hands it to
+ * a notify worker and goes on. */
+static void slow_notify(void)
+{
+	char conf[4096], helper[4096], hex[MKVP_STR_MAX], *a, *b;
+	struct apsim_key ka, kb;
+	struct run_result r;
+
+	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
+	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nexec sleep 20\n", notify_log);
+	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
+		   tmp, helper);
+	script_profile("asym-ok", "cca-asym", "exit 0\n", NULL);
+	script_profile("ep11-ok", "ep11", "exit 0\n", NULL);
+	/* set up by hand, notified at once: @a loaded, @b re-enciphered and activated */
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	apsim_random_key(MK_CCA_ASYM, &ka);
+	hex_of(MK_CCA_ASYM, &ka, hex);
+	a = plan_op("08.0033,09.0033", "-S", hex, "asym-ok");
+	apsim_random_key(MK_EP11, &kb);
+	hex_of(MK_EP11, &kb, hex);
+	b = plan_op("0a.0033,0c.0033", "-e", hex, "ep11-ok");
+	load_all(EP11, 2, MK_EP11, &kb);
+	mk(&r, "reencipher", "-i", b, NULL);
+	run_result_free(&r);
+	is_string(op_field(b, "state"), "reenciphered", "slow notify: set up, one operation re-enciphered by hand");
+	activate_all(EP11, 2, MK_EP11);
+	load_all(CCA, 2, MK_CCA_ASYM, &ka);
+
+	start_agent(conf);
+	ok(wait_state(a, "reenciphered", 8000, NULL),
+	   "slow notify: with a notify helper that takes 20 s, a loaded operation is re-enciphered at once");
+	ok(wait_state(b, "finalized", 8000, NULL), "  and an activated one is finalized");
+	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
+	stop_agent(SIGTERM);
+	free(a);
+	free(b);
+}
+
+/* A query helper that takes long holds up no other operation; its answer
+ * is used when it comes. */
+static void slow_query(void)
+{
+	char conf[4096], helper[4096], regs[4096], hang[4096], hex[MKVP_STR_MAX], *sym, *apka;
+	const char *new_sym = "5a5a5a5a5a5a5a5a";
+	struct apsim_key k;
+	long long t0;
+
+	snprintf(regs, sizeof(regs), "%s/sym-regs", tmp);
+	snprintf(hang, sizeof(hang), "%s/sym-slow", tmp);
+	write_text(regs, 0644, "SYM NEW: empty 0x0000000000000000\nSYM CUR: valid 0x1111111111111111\n"
+			       "SYM OLD: invalid 0x0000000000000000\n");
+	snprintf(helper, sizeof(helper), "%s/query", tmp);
+	write_text(helper, 0700, "#!/bin/sh\n[ -e %s ] && sleep 15\nexec cat %s\n", hang, regs);
+	snprintf(conf, sizeof(conf), "%s/query.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n"
+			       "[notify]\nhelper = %s/notify\n[registers]\nquery-helper = %s\n",
+		   tmp, tmp, helper);
+	script_profile("sym-ok", "cca-sym", "exit 0\n", NULL);
+	script_profile("apka-ok", "cca-apka", "exit 0\n", NULL);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	sym = plan_op("08.0033", "-s", new_sym, "sym-ok");
+	write_text(regs, 0644, "SYM NEW: full 0x%s\nSYM CUR: valid 0x1111111111111111\n"
+			       "SYM OLD: invalid 0x0000000000000000\n", new_sym);
+	write_text(hang, 0644, "slow\n");
+
+	start_agent(conf);
+	t0 = time(NULL);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	apka = plan_op("09.0033,0b.0033", "-p", hex, "apka-ok");
+	load_all(&CCA[1], 2, MK_CCA_APKA, &k);
+	ok(wait_state(apka, "reenciphered", 8000, NULL),
+	   "slow query: while the query helper takes 15 s for a cca-sym operation, another is re-enciphered");
+	is_string(op_field(sym, "state"), "planned", "  the cca-sym operation waits for the answer");
+	ok(wait_state(sym, "reenciphered", 25000, NULL), "  the answer comes: the cca-sym operation is re-enciphered");
+	ok(time(NULL) - t0 >= 10, "  after the helper's answer (%lld s)", (long long)(time(NULL) - t0));
+	stop_agent(SIGTERM);
+	unlink(hang);
+	free(sym);
+	free(apka);
+}
+
 int main(int argc, char **argv)
 {
 	char helper[4096];
@@ -397,6 +481,8 @@ int main(int argc, char **argv)
 	killed_mid_phase();
 	idle();
 	backoff_still_watches();
+	slow_notify();
+	slow_query();
 	if (tap_exit_status())
 		diag("daemon log: %s", daemon_log);
 	apsim_free(sim);
