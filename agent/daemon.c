@@ -92,6 +92,7 @@ struct agent {
 	unsigned long passes;
 	int op_lock;	/* an operation's lock the loop holds now, or -1 */
 	pid_t notifiers[NOTIFIERS_MAX];
+	bool bad_file;	/* --once: an operation file could not be read */
 };
 
 static struct tracked *track(struct agent *ag, const char *id)
@@ -522,9 +523,15 @@ static void take_answer(struct agent *ag, struct tracked *t, const struct op *op
 
 static void bad_file(void *ctx, const char *sub, const char *why)
 {
-	(void)ctx;
-	if (streq(sub, "ops"))
+	struct agent *ag = ctx;
+
+	if (!streq(sub, "ops"))
+		return;
+	if (ag->once)
+		say_error("daemon: %s", why);
+	else
 		log_warn("%s", why);
+	ag->bad_file = true;
 }
 
 /* The node_exporter textfile, after every pass: the operations' states as
@@ -577,7 +584,7 @@ static void reconcile(struct agent *ag)
 	long long now = now_ms();
 
 	ag->passes++;
-	if (store_list(&ag->en.store, STORE_LIVE, &ops, bad_file, NULL) < 0) {
+	if (store_list(&ag->en.store, STORE_LIVE, &ops, bad_file, ag) < 0) {
 		log_error("cannot list the operations in %s", ag->en.store.dir);
 		return;
 	}
@@ -1099,7 +1106,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 		}
 		print_summary(&ag, json);
 		teardown(&ag);
-		return EXIT_OK;
+		return ag.bad_file ? EXIT_REFUSED : EXIT_OK;
 	}
 	while (!ag.stop) {
 		struct epoll_event ev[8];

@@ -455,6 +455,23 @@ static void slow_query(void)
 	free(apka);
 }
 
+/* daemon --once with an operation file it cannot read: as list, exit 1. */
+static void once_bad_file(void)
+{
+	char bad[4200];
+	struct run_result r;
+
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	snprintf(bad, sizeof(bad), "%s/ops/ZZZZZZ.ini", state);
+	write_text(bad, 0644, "[operation]\nthis is not an operation\n");
+	run_mkagent(&r, "-v", "none", "daemon", "--once", NULL);
+	is_int(r.status, 1, "daemon --once with an operation file it cannot read: exit 1");
+	ok(count_lines(r.err) == 1 && strstr(r.err, "mkagent: daemon: ") && strstr(r.err, "ZZZZZZ.ini"),
+	   "  one line naming the file: %s", r.err);
+	run_result_free(&r);
+	unlink(bad);
+}
+
 int main(int argc, char **argv)
 {
 	char helper[4096];
@@ -481,6 +498,7 @@ int main(int argc, char **argv)
 	killed_mid_phase();
 	idle();
 	backoff_still_watches();
+	once_bad_file();
 	slow_notify();
 	slow_query();
 	if (tap_exit_status())
