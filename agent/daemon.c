@@ -1019,9 +1019,14 @@ static void print_summary(struct agent *ag, bool json)
 			json_object_object_add(o, "state", json_object_new_string(op_state_name(op.state)));
 			json_object_object_add(o, "action", json_object_new_string(action_name(t->last_action)));
 			json_object_object_add(o, "why", json_object_new_string(t->last_why));
+			json_object_object_add(o, "reason", op.reason[0] ?
+						  json_object_new_string(op.reason) : NULL);
 			json_object_object_add(o, "worker_exit", t->worker_status < 0 ? NULL :
 						  json_object_new_int(t->worker_status));
 			json_object_array_add(list, o);
+		} else if (op.state == OP_ERROR) {
+			printf("Operation %s: error (reason: %s)\n", op.id,
+			       op.reason[0] ? op.reason : "none recorded");
 		} else {
 			printf("Operation %s: %s (%s: %s)\n", op.id, op_state_name(op.state),
 			       action_name(t->last_action), t->last_why);

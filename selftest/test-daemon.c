@@ -455,6 +455,37 @@ static void slow_query(void)
 	free(apka);
 }
 
+/* daemon --once prints why an operation in error is there. */
+static void once_error(void)
+{
+	char hex[MKVP_STR_MAX], want[256], *id;
+	struct apsim_key k;
+	struct run_result r;
+
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	script_profile("boom", "cca-apka",
+		       "[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n", NULL);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	id = plan_op("08.0033", "-p", hex, "boom");
+	apsim_load(sim, CCA[0], MK_CCA_APKA, &k);
+	mk(&r, "daemon", "--once", NULL);
+	run_result_free(&r);
+	is_string(op_field(id, "state"), "error", "daemon --once: a failing helper, the operation is in error");
+	mk(&r, "daemon", "--once", NULL);
+	snprintf(want, sizeof(want),
+		 "Operation %s: error (reason: profile boom reencipher failed: the last word)\n", id);
+	ok(r.status == 0 && strstr(r.out, want), "  the next pass prints its reason");
+	run_result_free(&r);
+	mk(&r, "daemon", "--once", "--json", NULL);
+	ok(strstr(r.out, "\"reason\": \"profile boom reencipher failed: the last word\""),
+	   "  and so does --json");
+	run_result_free(&r);
+	mk(&r, "cancel", "--force", "-i", id, NULL);
+	run_result_free(&r);
+	free(id);
+}
+
 /* daemon --once with an operation file it cannot read: as list, exit 1. */
 static void once_bad_file(void)
 {
@@ -498,6 +529,7 @@ int main(int argc, char **argv)
 	killed_mid_phase();
 	idle();
 	backoff_still_watches();
+	once_error();
 	once_bad_file();
 	slow_notify();
 	slow_query();
