@@ -16,6 +16,7 @@
 #include <libudev.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -90,6 +91,7 @@ struct agent {
 	long long next_poll; /* ms, 0: not scheduled */
 	long long settle_at, burst_start; /* ms, 0: no burst */
 	unsigned long passes;
+	int lock_fd;	/* the agent's lock: one agent per state directory */
 	int op_lock;	/* an operation's lock the loop holds now, or -1 */
 	pid_t notifiers[NOTIFIERS_MAX];
 	bool bad_file;	/* --once: an operation file could not be read */
@@ -166,6 +168,8 @@ static pid_t fork_worker(struct agent *ag)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		_exit(128 + SIGTERM);
+	if (ag->lock_fd >= 0)
+		close(ag->lock_fd);
 	if (ag->op_lock >= 0)
 		close(ag->op_lock);
 	ag->en.notify = NULL;
@@ -931,6 +935,8 @@ static void teardown(struct agent *ag)
 		untrack(&ag->ops[i]);
 	free(ag->ops);
 	engine_close(&ag->en);
+	if (ag->lock_fd >= 0)
+		close(ag->lock_fd);
 }
 
 static bool any_worker(const struct agent *ag)
@@ -942,6 +948,37 @@ static bool any_worker(const struct agent *ag)
 		if (busy(&ag->ops[i]))
 			return true;
 	return false;
+}
+
+/* One agent per state directory: a second would race the first for every
+ * step. Held (flock) while this process lives; its workers drop it. */
+static int lock_agent(struct agent *ag, struct errmsg *e)
+{
+	char pid[32];
+	ssize_t n;
+	int fd = openat(ag->en.store.fd, "agent.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			0644);
+
+	if (fd < 0)
+		return errmsg_set(e, -errno, "cannot open %s/agent.lock: %s", ag->en.store.dir,
+				  strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int rc = -errno;
+
+		n = pread(fd, pid, sizeof(pid) - 1, 0);
+		close(fd);
+		if (rc != -EWOULDBLOCK)
+			return errmsg_set(e, rc, "cannot lock %s/agent.lock: %s", ag->en.store.dir,
+					  strerror(-rc));
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		return errmsg_set(e, -EBUSY, "another agent is running (pid %s)",
+				  pid[0] ? pid : "unknown");
+	}
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%d\n", (int)getpid()) < 0)
+		log_warn("cannot write %s/agent.lock: %s", ag->en.store.dir, strerror(errno));
+	ag->lock_fd = fd;
+	return 0;
 }
 
 static void dispatch(struct agent *ag, const struct epoll_event *ev, int n, bool *only_uevents,
@@ -1046,7 +1083,7 @@ static void print_summary(struct agent *ag, bool json)
 int cmd_daemon(const struct cli *cli, int argc, char **argv)
 {
 	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1,
-			    .op_lock = -1 };
+			    .lock_fd = -1, .op_lock = -1 };
 	struct errmsg e;
 	bool json = false;
 	int c;
@@ -1088,6 +1125,11 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	ag.en.tty = false;
 	ag.en.notify = notify_aside;
 	ag.en.notify_ctx = &ag;
+	if (lock_agent(&ag, &e) < 0) {
+		say_error("daemon: %s", e.text);
+		engine_close(&ag.en);
+		return EXIT_REFUSED;
+	}
 	if (setup(&ag, &e) < 0) {
 		say_error("daemon: %s", e.text);
 		teardown(&ag);

@@ -455,6 +455,29 @@ static void slow_query(void)
 	free(apka);
 }
 
+/* A second agent on the same state directory refuses to start. */
+static void second_agent(void)
+{
+	char *argv[] = { "/usr/bin/timeout", "10", (char *)build_path("agent/mkagent"), "daemon", NULL };
+	char want[128];
+	struct run_result r;
+
+	start_agent(conf_fast);
+	run_argv(&r, argv);
+	snprintf(want, sizeof(want), "mkagent: daemon: another agent is running (pid %d)\n", (int)agent);
+	is_int(r.status, 1, "a second agent: exit 1");
+	is_string(r.err, want, "  one line naming the running one");
+	run_result_free(&r);
+	{
+		char *once[] = { (char *)build_path("agent/mkagent"), "daemon", "--once", NULL };
+
+		run_argv(&r, once);
+		is_int(r.status, 1, "  daemon --once as well");
+		run_result_free(&r);
+	}
+	stop_agent(SIGTERM);
+}
+
 /* daemon --once prints why an operation in error is there. */
 static void once_error(void)
 {
@@ -529,6 +552,7 @@ int main(int argc, char **argv)
 	killed_mid_phase();
 	idle();
 	backoff_still_watches();
+	second_agent();
 	once_error();
 	once_bad_file();
 	slow_notify();
