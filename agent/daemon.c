@@ -92,7 +92,6 @@ struct agent {
 	long long settle_at, burst_start; /* ms, 0: no burst */
 	unsigned long passes;
 	int lock_fd;	/* the agent's lock: one agent per state directory */
-	int op_lock;	/* an operation's lock the loop holds now, or -1 */
 	pid_t notifiers[NOTIFIERS_MAX];
 	bool bad_file;	/* --once: an operation file could not be read */
 };
@@ -150,7 +149,7 @@ static void worker_term(int sig)
 }
 
 /* A child of the loop (0 in the child, as fork()): ended with the agent,
- * holding none of the loop's locks, and running its own notifications. */
+ * without the agent's lock, and running its own notifications. */
 static pid_t fork_worker(struct agent *ag)
 {
 	sigset_t all;
@@ -170,10 +169,71 @@ static pid_t fork_worker(struct agent *ag)
 		_exit(128 + SIGTERM);
 	if (ag->lock_fd >= 0)
 		close(ag->lock_fd);
-	if (ag->op_lock >= 0)
-		close(ag->op_lock);
 	ag->en.notify = NULL;
 	return 0;
+}
+
+/*
+ * Notifications held back while the operation's lock is held: a step's
+ * worker sends them once it let go of the lock, so that a slow notify
+ * helper keeps nobody from the operation; the loop hands them to notify
+ * workers once it let go, since a worker forked with the lock open would
+ * hold it until it closed its copy.
+ */
+static struct {
+	struct {
+		char event[32];
+		char *message;
+	} v[8];
+	size_t n;
+} held_back;
+
+static void hold_back(void *ctx, const struct op *op, const char *event, const char *message)
+{
+	size_t n = held_back.n;
+
+	(void)ctx;
+	if (n == ARRAY_SIZE(held_back.v) || !(held_back.v[n].message = strdup(message))) {
+		log_warn("operation %s: not notifying %s: too many notifications", op->id, event);
+		return;
+	}
+	snprintf(held_back.v[n].event, sizeof(held_back.v[n].event), "%s", event);
+	held_back.n++;
+}
+
+static void notify_aside(void *ctx, const struct op *op, const char *event, const char *message);
+
+/* @aside: from the loop, through notify workers */
+static void send_held_back(struct agent *ag, const struct op *op, bool aside)
+{
+	for (size_t i = 0; i < held_back.n; i++) {
+		if (aside)
+			notify_aside(ag, op, held_back.v[i].event, held_back.v[i].message);
+		else
+			engine_notify(&ag->en, op, held_back.v[i].event, held_back.v[i].message);
+		free(held_back.v[i].message);
+	}
+	held_back.n = 0;
+}
+
+static int step(struct agent *ag, const char *id, enum phase ph)
+{
+	struct errmsg e;
+	struct op op;
+	int rc;
+
+	ag->en.notify = hold_back;
+	rc = op_step("agent", &ag->en, id, ph);
+	ag->en.notify = NULL;
+	if (!held_back.n)
+		return rc;
+	if (store_load(&ag->en.store, id, &op, NULL, &e) < 0) {
+		log_warn("operation %s: not notifying: %s", id, e.text);
+		return rc;
+	}
+	send_held_back(ag, &op, false);
+	op_free(&op);
+	return rc;
 }
 
 static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
@@ -194,7 +254,7 @@ static void spawn(struct agent *ag, struct tracked *t, enum phase ph, const stru
 			dup2(null, STDOUT_FILENO);
 		ag->en.tty = false;
 		ag->en.seen = v;
-		_exit(op_step("agent", &ag->en, t->id, ph));
+		_exit(step(ag, t->id, ph));
 	}
 	log_info("operation %s: %s started (worker %d)", t->id, phase_name(ph), (int)pid);
 	t->worker = pid;
@@ -282,30 +342,31 @@ static void notify_once(struct agent *ag, struct tracked *t, const struct op *op
 static void activated_early(struct agent *ag, struct tracked *t, const struct decision *d)
 {
 	int lock = store_lock_op(&ag->en.store, t->id);
+	bool recover = false;
 	struct errmsg e;
 	struct op op;
 
 	if (lock < 0)
 		return; /* somebody is at it: look again next time */
-	ag->op_lock = lock; /* not for the notify worker engine_fail() starts */
-	if (store_load(&ag->en.store, t->id, &op, NULL, &e) == 0 &&
-	    (op.state == OP_PLANNED || op.state == OP_REENCIPHERING)) {
-		log_warn("operation %s: %s", t->id, d->why);
-		engine_fail(&ag->en, &op, "activated-early", "activated-early", &e);
-		t->state = OP_ERROR;
-		for (size_t i = 0; ag->en.cfg.auto_recover && i < op.nprofiles; i++) {
-			if (op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING) {
-				close(lock);
-				lock = ag->op_lock = -1;
-				spawn(ag, t, PHASE_RECOVER, NULL);
-				break;
-			}
-		}
-		op_free(&op);
-	}
-	if (lock >= 0)
+	if (store_load(&ag->en.store, t->id, &op, NULL, &e) < 0) {
 		close(lock);
-	ag->op_lock = -1;
+		return;
+	}
+	if (op.state == OP_PLANNED || op.state == OP_REENCIPHERING) {
+		log_warn("operation %s: %s", t->id, d->why);
+		/* a notify worker forked now would hold the lock too */
+		ag->en.notify = hold_back;
+		engine_fail(&ag->en, &op, "activated-early", "activated-early", &e);
+		ag->en.notify = notify_aside;
+		t->state = OP_ERROR;
+		for (size_t i = 0; ag->en.cfg.auto_recover && i < op.nprofiles; i++)
+			recover |= op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING;
+	}
+	close(lock);
+	send_held_back(ag, &op, true);
+	if (recover)
+		spawn(ag, t, PHASE_RECOVER, NULL);
+	op_free(&op);
 }
 
 static void retry_later(struct agent *ag, struct tracked *t)
@@ -1083,7 +1144,7 @@ static void print_summary(struct agent *ag, bool json)
 int cmd_daemon(const struct cli *cli, int argc, char **argv)
 {
 	struct agent ag = { .cli = cli, .sfd = -1, .tfd = -1, .ifd = -1, .epfd = -1,
-			    .lock_fd = -1, .op_lock = -1 };
+			    .lock_fd = -1 };
 	struct errmsg e;
 	bool json = false;
 	int c;

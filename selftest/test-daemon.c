@@ -406,6 +406,14 @@ static void slow_notify(void)
 	   "slow notify: with a notify helper that takes 20 s, a loaded operation is re-enciphered at once");
 	ok(wait_state(b, "finalized", 8000, NULL), "  and an activated one is finalized");
 	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
+	/* the worker that re-enciphered @a still runs the notify helper */
+	activate_all(CCA, 2, MK_CCA_ASYM);
+	sleep_ms(500);
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	mk(&r, "finalize", "-i", a, NULL);
+	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");
+	run_result_free(&r);
+	is_string(op_field(a, "state"), "finalized", "  a person's finalize goes through");
 	stop_agent(SIGTERM);
 	free(a);
 	free(b);
