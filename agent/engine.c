@@ -405,6 +405,10 @@ void engine_notify(struct engine *en, const struct op *op, const char *event, co
 
 	if (!*helper)
 		return;
+	if (en->notify) {
+		en->notify(en->notify_ctx, op, event, message);
+		return;
+	}
 	if (helper_open(helper, (const char *const[]){ event, op->id, NULL }, &h, &e) < 0) {
 		log_warn("operation %s: not notifying %s: %s", op->id, event, e.text);
 		return;

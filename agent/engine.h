@@ -23,6 +23,10 @@ struct engine {
 	 * started this worker. The step's checks use them instead of asking
 	 * the HSM again. */
 	const struct view *seen;
+	/* In the agent's loop: a notification is handed to @notify (which
+	 * runs the helper in a worker) instead of waiting for the helper. */
+	void (*notify)(void *ctx, const struct op *op, const char *event, const char *message);
+	void *notify_ctx;
 };
 
 /* An engine that engine_close() may take before engine_open() ran. */

@@ -371,6 +371,169 @@ static void backoff_still_watches(void)
 	free(id);
 }
 
+/* A notify helper that takes 20 s holds up no step: the loop hands it to
+ * a notify worker and goes on. */
+static void slow_notify(void)
+{
+	char conf[4096], helper[4096], hex[MKVP_STR_MAX], *a, *b;
+	struct apsim_key ka, kb;
+	struct run_result r;
+
+	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
+	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nexec sleep 20\n", notify_log);
+	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
+		   tmp, helper);
+	script_profile("asym-ok", "cca-asym", "exit 0\n", NULL);
+	script_profile("ep11-ok", "ep11", "exit 0\n", NULL);
+	/* set up by hand, notified at once: @a loaded, @b re-enciphered and activated */
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	apsim_random_key(MK_CCA_ASYM, &ka);
+	hex_of(MK_CCA_ASYM, &ka, hex);
+	a = plan_op("08.0033,09.0033", "-S", hex, "asym-ok");
+	apsim_random_key(MK_EP11, &kb);
+	hex_of(MK_EP11, &kb, hex);
+	b = plan_op("0a.0033,0c.0033", "-e", hex, "ep11-ok");
+	load_all(EP11, 2, MK_EP11, &kb);
+	mk(&r, "reencipher", "-i", b, NULL);
+	run_result_free(&r);
+	is_string(op_field(b, "state"), "reenciphered", "slow notify: set up, one operation re-enciphered by hand");
+	activate_all(EP11, 2, MK_EP11);
+	load_all(CCA, 2, MK_CCA_ASYM, &ka);
+
+	start_agent(conf);
+	ok(wait_state(a, "reenciphered", 8000, NULL),
+	   "slow notify: with a notify helper that takes 20 s, a loaded operation is re-enciphered at once");
+	ok(wait_state(b, "finalized", 8000, NULL), "  and an activated one is finalized");
+	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
+	/* the worker that re-enciphered @a still runs the notify helper */
+	activate_all(CCA, 2, MK_CCA_ASYM);
+	sleep_ms(500);
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	mk(&r, "finalize", "-i", a, NULL);
+	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");
+	run_result_free(&r);
+	is_string(op_field(a, "state"), "finalized", "  a person's finalize goes through");
+	stop_agent(SIGTERM);
+	free(a);
+	free(b);
+}
+
+/* A query helper that takes long holds up no other operation; its answer
+ * is used when it comes. */
+static void slow_query(void)
+{
+	char conf[4096], helper[4096], regs[4096], hang[4096], hex[MKVP_STR_MAX], *sym, *apka;
+	const char *new_sym = "5a5a5a5a5a5a5a5a";
+	struct apsim_key k;
+	long long t0;
+
+	snprintf(regs, sizeof(regs), "%s/sym-regs", tmp);
+	snprintf(hang, sizeof(hang), "%s/sym-slow", tmp);
+	write_text(regs, 0644, "SYM NEW: empty 0x0000000000000000\nSYM CUR: valid 0x1111111111111111\n"
+			       "SYM OLD: invalid 0x0000000000000000\n");
+	snprintf(helper, sizeof(helper), "%s/query", tmp);
+	write_text(helper, 0700, "#!/bin/sh\n[ -e %s ] && sleep 15\nexec cat %s\n", hang, regs);
+	snprintf(conf, sizeof(conf), "%s/query.conf", tmp);
+	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n"
+			       "[notify]\nhelper = %s/notify\n[registers]\nquery-helper = %s\n",
+		   tmp, tmp, helper);
+	script_profile("sym-ok", "cca-sym", "exit 0\n", NULL);
+	script_profile("apka-ok", "cca-apka", "exit 0\n", NULL);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	sym = plan_op("08.0033", "-s", new_sym, "sym-ok");
+	write_text(regs, 0644, "SYM NEW: full 0x%s\nSYM CUR: valid 0x1111111111111111\n"
+			       "SYM OLD: invalid 0x0000000000000000\n", new_sym);
+	write_text(hang, 0644, "slow\n");
+
+	start_agent(conf);
+	t0 = time(NULL);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	apka = plan_op("09.0033,0b.0033", "-p", hex, "apka-ok");
+	load_all(&CCA[1], 2, MK_CCA_APKA, &k);
+	ok(wait_state(apka, "reenciphered", 8000, NULL),
+	   "slow query: while the query helper takes 15 s for a cca-sym operation, another is re-enciphered");
+	is_string(op_field(sym, "state"), "planned", "  the cca-sym operation waits for the answer");
+	ok(wait_state(sym, "reenciphered", 25000, NULL), "  the answer comes: the cca-sym operation is re-enciphered");
+	ok(time(NULL) - t0 >= 10, "  after the helper's answer (%lld s)", (long long)(time(NULL) - t0));
+	stop_agent(SIGTERM);
+	unlink(hang);
+	free(sym);
+	free(apka);
+}
+
+/* A second agent on the same state directory refuses to start. */
+static void second_agent(void)
+{
+	char *argv[] = { "/usr/bin/timeout", "10", (char *)build_path("agent/mkagent"), "daemon", NULL };
+	char want[128];
+	struct run_result r;
+
+	start_agent(conf_fast);
+	run_argv(&r, argv);
+	snprintf(want, sizeof(want), "mkagent: daemon: another agent is running (pid %d)\n", (int)agent);
+	is_int(r.status, 1, "a second agent: exit 1");
+	is_string(r.err, want, "  one line naming the running one");
+	run_result_free(&r);
+	{
+		char *once[] = { (char *)build_path("agent/mkagent"), "daemon", "--once", NULL };
+
+		run_argv(&r, once);
+		is_int(r.status, 1, "  daemon --once as well");
+		run_result_free(&r);
+	}
+	stop_agent(SIGTERM);
+}
+
+/* daemon --once prints why an operation in error is there. */
+static void once_error(void)
+{
+	char hex[MKVP_STR_MAX], want[256], *id;
+	struct apsim_key k;
+	struct run_result r;
+
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	script_profile("boom", "cca-apka",
+		       "[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n", NULL);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	id = plan_op("08.0033", "-p", hex, "boom");
+	apsim_load(sim, CCA[0], MK_CCA_APKA, &k);
+	mk(&r, "daemon", "--once", NULL);
+	run_result_free(&r);
+	is_string(op_field(id, "state"), "error", "daemon --once: a failing helper, the operation is in error");
+	mk(&r, "daemon", "--once", NULL);
+	snprintf(want, sizeof(want),
+		 "Operation %s: error (reason: profile boom reencipher failed: the last word)\n", id);
+	ok(r.status == 0 && strstr(r.out, want), "  the next pass prints its reason");
+	run_result_free(&r);
+	mk(&r, "daemon", "--once", "--json", NULL);
+	ok(strstr(r.out, "\"reason\": \"profile boom reencipher failed: the last word\""),
+	   "  and so does --json");
+	run_result_free(&r);
+	mk(&r, "cancel", "--force", "-i", id, NULL);
+	run_result_free(&r);
+	free(id);
+}
+
+/* daemon --once with an operation file it cannot read: as list, exit 1. */
+static void once_bad_file(void)
+{
+	char bad[4200];
+	struct run_result r;
+
+	setenv("MKAGENT_CONFIG", conf_fast, 1);
+	snprintf(bad, sizeof(bad), "%s/ops/ZZZZZZ.ini", state);
+	write_text(bad, 0644, "[operation]\nthis is not an operation\n");
+	run_mkagent(&r, "-v", "none", "daemon", "--once", NULL);
+	is_int(r.status, 1, "daemon --once with an operation file it cannot read: exit 1");
+	ok(count_lines(r.err) == 1 && strstr(r.err, "mkagent: daemon: ") && strstr(r.err, "ZZZZZZ.ini"),
+	   "  one line naming the file: %s", r.err);
+	run_result_free(&r);
+	unlink(bad);
+}
+
 int main(int argc, char **argv)
 {
 	char helper[4096];
@@ -397,6 +560,11 @@ int main(int argc, char **argv)
 	killed_mid_phase();
 	idle();
 	backoff_still_watches();
+	second_agent();
+	once_error();
+	once_bad_file();
+	slow_notify();
+	slow_query();
 	if (tap_exit_status())
 		diag("daemon log: %s", daemon_log);
 	apsim_free(sim);
