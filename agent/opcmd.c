@@ -59,15 +59,17 @@ static const char helper_usage[] = "Usage: mkagent helper PROFILE PHASE -i ID\n"
  */
 static int need_write(const char *cmd, const struct engine *en)
 {
-	const char *dir = en->store.dir ? en->store.dir : NULL;
+	const struct store *st = &en->store;
 
-	if (geteuid() == 0 || !dir)
+	/* a missing state directory: making it says why it cannot */
+	if (geteuid() == 0 || st->fd < 0)
 		return -1;
-	if (faccessat(en->store.fd, ".", W_OK, AT_EACCESS) == 0 &&
-	    (en->store.ops_fd < 0 || faccessat(en->store.ops_fd, ".", W_OK, AT_EACCESS) == 0) &&
-	    (en->store.work_fd >= 0 || faccessat(en->store.fd, "work", F_OK, 0) < 0))
+	/* work/ exists but could not be opened: it is root's */
+	if (faccessat(st->fd, ".", W_OK, AT_EACCESS) == 0 &&
+	    (st->ops_fd < 0 || faccessat(st->ops_fd, ".", W_OK, AT_EACCESS) == 0) &&
+	    (st->work_fd >= 0 || faccessat(st->fd, "work", F_OK, 0) < 0))
 		return -1;
-	say_error("%s: needs root: %s is not writable by uid %u", cmd, dir, (unsigned)geteuid());
+	say_error("%s: needs root: %s is not writable by uid %u", cmd, st->dir, (unsigned)geteuid());
 	return EXIT_REFUSED;
 }
 
@@ -329,8 +331,16 @@ static int step_recover(const char *cmd, struct engine *en, struct op *op)
 		if (p->phase[PHASE_RECOVER] == PS_NONE || p->phase[PHASE_RECOVER] == PS_DONE)
 			continue;
 		any = true;
-		list = engine_run_phase(en, op, PHASE_RECOVER, p->name, &e) == PHASE_ALL_DONE ? ok_list :
-											       bad_list;
+		switch (engine_run_phase(en, op, PHASE_RECOVER, p->name, &e)) {
+		case PHASE_INTERRUPTED: /* pending again: the reason is not rewritten */
+			say_error("%s: operation %s: %s", cmd, op->id, e.text);
+			return EXIT_REFUSED;
+		case PHASE_ALL_DONE:
+			list = ok_list;
+			break;
+		default:
+			list = bad_list;
+		}
 		snprintf(list + strlen(list), 256 - strlen(list), " %s", p->name);
 	}
 	if (!any)

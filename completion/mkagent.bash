@@ -111,7 +111,8 @@ _mkagent()
 	status) opts="-a --apqns --json -h --help" ;;
 	plan) opts="-a --apqns $_mkagent_pattern_opts --profiles --no-auto-finalize -h --help" ;;
 	reencipher) opts="-a --apqns $_mkagent_pattern_opts -i --id -h --help" ;;
-	finalize | cancel) opts="-i --id -h --help" ;;
+	finalize) opts="-i --id -h --help" ;;
+	cancel) opts="-i --id --force -h --help" ;;
 	list) opts="-i --id --json -h --help" ;;
 	daemon) opts="--once --json -h --help" ;;
 	rules)

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	   "helper: the phases");
 	snprintf(line, sizeof(line), "mkagent helper simkeys-cca cancel -i %s -", id);
 	ok(offers(line, "--id --help"), "helper: options after PROFILE PHASE -i ID");
+	ok(offers("mkagent cancel --f", "--force"), "cancel: --force");
 	ok(offers("mkagent rules ", "install remove"), "rules: install or remove");
 	is_int(count("mkagent plan -A "), 0, "a pattern: nothing to offer");
 
