@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -174,6 +175,52 @@ static void interrupted_step(int sig)
 	free(id);
 }
 
+/* As at a terminal: Ctrl-C typed, or the terminal itself gone (its
+ * master closed, as when an ssh session drops). */
+static void interrupted_at_terminal(bool hangup)
+{
+	const char *what = hangup ? "the terminal closed" : "Ctrl-C at the terminal";
+	char *id, out[8192] = "", path[4200];
+	int master, status;
+	size_t len = 0;
+	pid_t pid;
+
+	id = plan_apka("stubborn");
+	pid = forkpty(&master, NULL, NULL, NULL);
+	if (pid == 0) {
+		execl(build_path("agent/mkagent"), "mkagent", "reencipher", "-i", id, (char *)NULL);
+		_exit(127);
+	}
+	if (!ok(pid > 0 && wait_for("running", 10000), "%s: reencipher -i has started its helper", what))
+		return;
+	if (hangup) {
+		close(master);
+	} else {
+		if (write(master, "\003", 1) != 1)
+			diag("cannot type Ctrl-C");
+	}
+	sleep_ms(300);
+	ok(exists("running"), "  its helper (which ignores SIGTERM) still runs");
+	refused(1, "is busy", "  a second reencipher -i meanwhile", "reencipher", "-i", id, NULL);
+	if (!hangup) {
+		ssize_t n;
+
+		while ((n = read(master, out + len, sizeof(out) - 1 - len)) > 0)
+			len += (size_t)n;
+		out[len] = '\0';
+		close(master);
+	}
+	status = wait_exit(pid);
+	is_int(status, 1, "  the command exits 1 once its helper is gone");
+	ok(!exists("overlap"), "  no two helpers ran at once");
+	if (!hangup)
+		ok(strstr(out, "interrupted by SIGINT") != NULL, "  and says on the terminal why");
+	path_in(path, sizeof(path), "running");
+	unlink(path);
+	close_op(id);
+	free(id);
+}
+
 static void empty_state_dir(void)
 {
 	struct run_result r;
@@ -332,6 +379,8 @@ int main(int argc, char **argv)
 	interrupted_step(SIGTERM);
 	interrupted_step(SIGHUP);
 	interrupted_step(SIGINT);
+	interrupted_at_terminal(false);
+	interrupted_at_terminal(true);
 	never_closable();
 	force_cancel();
 	progress_shown();
