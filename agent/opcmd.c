@@ -676,9 +676,10 @@ int cmd_plan(const struct cli *cli, int argc, char **argv)
 	return create_op("plan", cli, &a, false);
 }
 
+typedef int step_fn(const char *, struct engine *, struct op *);
+
 /* finalize, cancel and reencipher -i: load, lock, step. */
-static int step_by_id(const char *cmd, const struct cli *cli, const char *id,
-		      int (*step)(const char *, struct engine *, struct op *))
+static int step_by_id(const char *cmd, const struct cli *cli, const char *id, step_fn *step)
 {
 	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
 	struct held h;
@@ -701,11 +702,12 @@ static int step_by_id(const char *cmd, const struct cli *cli, const char *id,
 	return rc;
 }
 
+/* finalize and cancel: -i ID, and --force where there is a @forced step */
 static int id_only(const char *cmd, const char *usage, const struct cli *cli, int argc, char **argv,
-		   int (*step)(const char *, struct engine *, struct op *))
+		   step_fn *step, step_fn *forced)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse(cmd, usage, ARG_ID, argc, argv, &a);
+	int rc = op_args_parse(cmd, usage, ARG_ID | (forced ? ARG_FORCE : 0), argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
@@ -717,7 +719,7 @@ static int id_only(const char *cmd, const char *usage, const struct cli *cli, in
 		say_error("%s: -i/--id is required", cmd);
 		return EXIT_USAGE;
 	}
-	return step_by_id(cmd, cli, a.id, step);
+	return step_by_id(cmd, cli, a.id, a.force ? forced : step);
 }
 
 int cmd_reencipher(const struct cli *cli, int argc, char **argv)
@@ -744,7 +746,7 @@ int cmd_reencipher(const struct cli *cli, int argc, char **argv)
 
 int cmd_finalize(const struct cli *cli, int argc, char **argv)
 {
-	return id_only("finalize", finalize_usage, cli, argc, argv, step_finalize);
+	return id_only("finalize", finalize_usage, cli, argc, argv, step_finalize, NULL);
 }
 
 /* I11: only an operation in error, and no helper runs. */
@@ -768,20 +770,7 @@ static int step_force_cancel(const char *cmd, struct engine *en, struct op *op)
 
 int cmd_cancel(const struct cli *cli, int argc, char **argv)
 {
-	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse("cancel", cancel_usage, ARG_ID | ARG_FORCE, argc, argv, &a);
-
-	if (rc != OP_ARGS_GO_ON)
-		return rc;
-	if (a.nrest) {
-		say_error("cancel: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
-	if (!(a.given & ARG_ID)) {
-		say_error("cancel: -i/--id is required");
-		return EXIT_USAGE;
-	}
-	return step_by_id("cancel", cli, a.id, a.force ? step_force_cancel : step_cancel);
+	return id_only("cancel", cancel_usage, cli, argc, argv, step_cancel, step_force_cancel);
 }
 
 /* ---- helper: one phase of one profile ---- */
