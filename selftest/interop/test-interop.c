@@ -37,6 +37,7 @@
 
 static const struct apqn Q = { .card = 0x01, .domain = 0x06 };
 static char *work, *mnt;
+static pid_t slotd;
 
 struct result {
 	int status;
@@ -152,6 +153,8 @@ static void install_lib(void)
 		bail_out("cannot install %s in the root", src);
 }
 
+static void stop_slotd(pid_t pid);
+
 static void unstage(void)
 {
 	static const char *const under[] = { "sys", "dev/shm", "proc", "" };
@@ -162,6 +165,20 @@ static void unstage(void)
 		if (umount2(path, MNT_DETACH) < 0)
 			diag("umount %s: %s", path, strerror(errno));
 	}
+}
+
+/* Also on bail_out: no pkcsslotd, mount or directory outlives the test. */
+static void cleanup(void)
+{
+	if (!work)
+		return;
+	stop_slotd(slotd);
+	if (mnt)
+		unstage();
+	remove_tree(work);
+	free(work);
+	free(mnt);
+	work = mnt = NULL;
 }
 
 static void configure(void)
@@ -256,7 +273,6 @@ int main(int argc, char **argv)
 	struct result r;
 	struct apsim *hsm;
 	char path[4200], hex[17], *id;
-	pid_t slotd;
 	(void)argc;
 
 	if (!root || !*root)
@@ -272,6 +288,7 @@ int main(int argc, char **argv)
 	write_text(path, 0644, "%u\n", Q.domain);
 
 	work = make_tmpdir("interop");
+	atexit(cleanup);
 	stage(root, hsm);
 	install_lib();
 	configure();
@@ -350,10 +367,7 @@ int main(int argc, char **argv)
 	stop_slotd(slotd);
 	ok(!alive(slotd), "pkcsslotd stops by its PID");
 	free(id);
-	unstage();
-	remove_tree(work);
-	free(work);
-	free(mnt);
+	cleanup();
 	apsim_free(hsm);
 	return done_testing();
 }
