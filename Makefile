@@ -150,7 +150,7 @@ bench: need-deps
 # make interop: the real openCryptoki 3.23 from Debian trixie, in a root built
 # once by mmdebstrap and cached outside the clone (selftest/interop/README.md).
 INTEROP_PKGS := mmdebstrap
-INTEROP_TESTS := selftest/interop/test-interop
+INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop
 
 interop-deps:
 	@missing=$$(for p in $(INTEROP_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
