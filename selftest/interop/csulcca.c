@@ -30,7 +30,10 @@
 #include <string.h>
 #include <dirent.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 
 #define KW 8 /* a CCA keyword: 8 blanks-padded characters */
@@ -229,17 +232,20 @@ static void master_key(enum mk t, const uint8_t vp[MKVP_LEN], uint8_t key[32])
 	EVP_MD_CTX_free(md);
 }
 
-/* AES key wrap (RFC 3394) of @in under the master key of @vp. */
+/* AES key wrap (RFC 3394; RFC 5649 for the APKA keys, whose private
+ * values need not be a multiple of 8 bytes) of @in under the master key
+ * of @vp. */
 static int wrap(enum mk t, const uint8_t *vp, bool do_wrap, const uint8_t *in, int inlen,
 		uint8_t *out, int *outlen)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	const EVP_CIPHER *how = t == MK_APKA ? EVP_aes_256_wrap_pad() : EVP_aes_256_wrap();
 	uint8_t kek[32];
 	int n = 0, m = 0, ok;
 
 	master_key(t, vp, kek);
 	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	ok = EVP_CipherInit_ex(c, EVP_aes_256_wrap(), NULL, kek, NULL, do_wrap) &&
+	ok = EVP_CipherInit_ex(c, how, NULL, kek, NULL, do_wrap) &&
 	     EVP_CipherUpdate(c, out, &n, in, inlen) && EVP_CipherFinal_ex(c, out + n, &m);
 	EVP_CIPHER_CTX_free(c);
 	*outlen = n + m;
@@ -636,6 +642,363 @@ API void CSNBSAD(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 		  cipher_len, ciphertext, text_len, text);
 }
 
+/* ---- elliptic curve keys (APKA) ---- */
+
+/*
+ * The internal ECC private key token: an 8-byte header (0x1f, total length
+ * at 2), the private section 0x20 at 8 (wrapping method 0x01 at +4, curve
+ * type at +9, key format 0x08 at +10, curve bits at +12, the pattern at +16,
+ * then the wrapped private value: its length at +24, itself at +26), then
+ * the public section 0x21 (curve type at +8, bits at +10, the length of Q
+ * at +12, Q at +14). The public key token is the header 0x1e and the same
+ * public section. These are the offsets openCryptoki's CCA token reads.
+ */
+#define EC_HDR 8
+#define EC_PRIV_BLOB 26
+#define EC_MAX_TOKEN 512
+
+static uint16_t get_be16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return be16toh(v);
+}
+
+static void put_be16(unsigned char *p, unsigned int v)
+{
+	uint16_t be = htobe16((uint16_t)v);
+
+	memcpy(p, &be, 2);
+}
+
+static bool ec_curve_name(unsigned int type, unsigned int bits, char *name, size_t size)
+{
+	if (type == 0x00 && (bits == 192 || bits == 224 || bits == 256 || bits == 384 || bits == 521))
+		snprintf(name, size, "P-%u", bits);
+	else if (type == 0x01 && (bits == 160 || bits == 192 || bits == 224 || bits == 256 ||
+				  bits == 320 || bits == 384 || bits == 512))
+		snprintf(name, size, "brainpoolP%ur1", bits);
+	else
+		return false;
+	return true;
+}
+
+/* The sections of a private token; false when it is not one of ours. */
+static bool ec_sections(const unsigned char *tok, long len, const unsigned char **priv,
+			const unsigned char **pub)
+{
+	unsigned int plen;
+
+	if (len < EC_HDR + EC_PRIV_BLOB || tok[0] != 0x1f || tok[EC_HDR] != 0x20)
+		return false;
+	*priv = tok + EC_HDR;
+	plen = get_be16(*priv + 2);
+	if (EC_HDR + plen + 14 > (unsigned long)len || (*priv)[plen] != 0x21)
+		return false;
+	*pub = *priv + plen;
+	return EC_HDR + plen + 14 + get_be16(*pub + 12) <= (unsigned long)len;
+}
+
+static long ec_token(unsigned char *tok, unsigned int type, unsigned int bits,
+		     const uint8_t *vp, const uint8_t *blob, int blob_len, const uint8_t *q,
+		     size_t q_len)
+{
+	unsigned char *priv = tok + EC_HDR, *pub;
+	unsigned int plen = EC_PRIV_BLOB + (unsigned int)blob_len;
+	long total = EC_HDR + plen + 14 + (long)q_len;
+
+	memset(tok, 0, (size_t)total);
+	tok[0] = 0x1f;
+	put_be16(tok + 2, (unsigned int)total);
+	priv[0] = 0x20;
+	put_be16(priv + 2, plen);
+	priv[4] = 0x01;
+	priv[9] = (unsigned char)type;
+	priv[10] = 0x08;
+	put_be16(priv + 12, bits);
+	if (vp)
+		memcpy(priv + 16, vp, MKVP_LEN);
+	put_be16(priv + 24, (unsigned int)blob_len);
+	if (blob_len)
+		memcpy(priv + EC_PRIV_BLOB, blob, (size_t)blob_len);
+	pub = priv + plen;
+	pub[0] = 0x21;
+	put_be16(pub + 2, 14 + (unsigned int)q_len);
+	pub[8] = (unsigned char)type;
+	put_be16(pub + 10, bits);
+	put_be16(pub + 12, (unsigned int)q_len);
+	if (q_len)
+		memcpy(pub + 14, q, q_len);
+	return total;
+}
+
+/* PKA key token build: the skeleton of an ECC key pair. */
+API void CSNDPKB(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *kvs_len, unsigned char *kvs,
+		 long *name_len, unsigned char *name, long *r1l, unsigned char *r1, long *r2l,
+		 unsigned char *r2, long *r3l, unsigned char *r3, long *r4l, unsigned char *r4,
+		 long *r5l, unsigned char *r5, long *tok_len, unsigned char *tok)
+{
+	char curve[32];
+	unsigned int bits;
+
+	(void)exit_len, (void)exit_data, (void)name_len, (void)name, (void)r1l, (void)r1;
+	(void)r2l, (void)r2, (void)r3l, (void)r3, (void)r4l, (void)r4, (void)r5l, (void)r5;
+	if (!rule_has(*rule_count, rules, "ECC-PAIR") || *kvs_len < 4)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	bits = get_be16(kvs + 2);
+	if (!ec_curve_name(kvs[0], bits, curve, sizeof(curve)))
+		return result(rc, reason, RC_ERROR, REASON_BAD_KEYWORD);
+	if (*tok_len < EC_HDR + EC_PRIV_BLOB + 14)
+		return result(rc, reason, RC_ERROR, REASON_LENGTH);
+	*tok_len = ec_token(tok, kvs[0], bits, NULL, NULL, 0, NULL, 0);
+	result(rc, reason, 0, 0);
+}
+
+/* PKA key generate: an ECC key pair, the private value wrapped under the
+ * CURRENT APKA master key. */
+API void CSNDPKG(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *regen_len, unsigned char *regen,
+		 long *skel_len, unsigned char *skel, unsigned char *transport, long *tok_len,
+		 unsigned char *tok)
+{
+	const unsigned char *priv, *pub;
+	unsigned char d[80], q[160], blob[96];
+	unsigned int type, bits;
+	size_t q_len = 0;
+	char curve[32];
+	EVP_PKEY *key = NULL;
+	BIGNUM *bn = NULL;
+	struct hsm h;
+	int n, dlen;
+	bool good;
+
+	(void)exit_len, (void)exit_data, (void)regen_len, (void)regen, (void)transport;
+	if (!rule_has(*rule_count, rules, "MASTER") || !ec_sections(skel, *skel_len, &priv, &pub))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	type = priv[9];
+	bits = get_be16(priv + 12);
+	if (!ec_curve_name(type, bits, curve, sizeof(curve)))
+		return result(rc, reason, RC_ERROR, REASON_BAD_KEYWORD);
+	if (hsm_read(&h) < 0)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (h.r[MK_APKA].cur_state != '2')
+		return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
+	dlen = ((int)bits + 7) / 8;
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+	good = key && EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &bn) &&
+	       BN_bn2binpad(bn, d, dlen) == dlen &&
+	       EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, q, sizeof(q), &q_len) &&
+	       wrap(MK_APKA, h.r[MK_APKA].cur_vp, true, d, dlen, blob, &n) == 0;
+	BN_clear_free(bn);
+	EVP_PKEY_free(key);
+	OPENSSL_cleanse(d, sizeof(d));
+	if (!good)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (*tok_len < EC_HDR + EC_PRIV_BLOB + n + 14 + (long)q_len)
+		return result(rc, reason, RC_ERROR, REASON_LENGTH);
+	*tok_len = ec_token(tok, type, bits, h.r[MK_APKA].cur_vp, blob, n, q, q_len);
+	result(rc, reason, 0, 0);
+}
+
+/* PKA public key extract: the public key token of a private one. */
+API void CSNDPKX(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *src_len, unsigned char *src,
+		 long *tok_len, unsigned char *tok)
+{
+	const unsigned char *priv, *pub;
+	long len;
+
+	(void)exit_len, (void)exit_data, (void)rule_count, (void)rules;
+	if (!ec_sections(src, *src_len, &priv, &pub))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	len = EC_HDR + get_be16(pub + 2);
+	if (*tok_len < len)
+		return result(rc, reason, RC_ERROR, REASON_LENGTH);
+	memset(tok, 0, EC_HDR);
+	tok[0] = 0x1e;
+	put_be16(tok + 2, (unsigned int)len);
+	memcpy(tok + EC_HDR, pub, (size_t)(len - EC_HDR));
+	*tok_len = len;
+	result(rc, reason, 0, 0);
+}
+
+/* The private value of an ECC token under CURRENT (or OLD). */
+static int ec_private(const struct hsm *h, const unsigned char *tok, long len, uint8_t *d,
+		      long *reason)
+{
+	const struct reg *r = &h->r[MK_APKA];
+	const unsigned char *priv, *pub;
+	bool old_ok = r->old_valid && !getenv("CSULCCA_REFUSE_OLD");
+	int n;
+
+	if (!ec_sections(tok, len, &priv, &pub)) {
+		*reason = REASON_BAD_TOKEN;
+		return -1;
+	}
+	if (!(r->cur_state == '2' && memcmp(priv + 16, r->cur_vp, MKVP_LEN) == 0) &&
+	    !(old_ok && memcmp(priv + 16, r->old_vp, MKVP_LEN) == 0)) {
+		*reason = REASON_MKVP_MISMATCH;
+		return -1;
+	}
+	if (wrap(MK_APKA, priv + 16, false, priv + EC_PRIV_BLOB, get_be16(priv + 24), d, &n) < 0 ||
+	    n != ((int)get_be16(priv + 12) + 7) / 8) {
+		*reason = REASON_BAD_TOKEN;
+		return -1;
+	}
+	return n;
+}
+
+/* PKA key token change: RTNMK (CURRENT to NEW) or RTCMK (OLD to CURRENT)
+ * of an ECC private key; the wrapped value keeps its length. */
+API void CSNDKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *tok_len, unsigned char *tok)
+{
+	const unsigned char *priv, *pub;
+	const uint8_t *from, *to;
+	unsigned char d[80], blob[96];
+	const struct reg *r;
+	struct hsm h;
+	int n, m;
+
+	(void)exit_len, (void)exit_data;
+	if (!rule_has(*rule_count, rules, "ECC"))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (!ec_sections(tok, *tok_len, &priv, &pub))
+		return result(rc, reason, RC_ERROR, REASON_BAD_TOKEN);
+	if (hsm_read(&h) < 0)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	r = &h.r[MK_APKA];
+	if (rule_has(*rule_count, rules, "RTNMK")) {
+		if (r->cur_state != '2' || r->new_state != '3')
+			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
+		from = r->cur_vp;
+		to = r->new_vp;
+	} else if (rule_has(*rule_count, rules, "RTCMK")) {
+		if (!r->old_valid || r->cur_state != '2')
+			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
+		from = r->old_vp;
+		to = r->cur_vp;
+	} else {
+		return result(rc, reason, RC_ERROR, REASON_BAD_KEYWORD);
+	}
+	if (memcmp(priv + 16, from, MKVP_LEN) != 0)
+		return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
+	if (wrap(MK_APKA, from, false, priv + EC_PRIV_BLOB, get_be16(priv + 24), d, &n) < 0)
+		return result(rc, reason, RC_ERROR, REASON_BAD_TOKEN);
+	m = wrap(MK_APKA, to, true, d, n, blob, &n) < 0 ? -1 : n;
+	OPENSSL_cleanse(d, sizeof(d));
+	if (m != get_be16(priv + 24))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	memcpy(tok + EC_HDR + EC_PRIV_BLOB, blob, (size_t)m);
+	memcpy(tok + EC_HDR + 16, to, MKVP_LEN);
+	result(rc, reason, 0, 0);
+}
+
+/* An EVP_PKEY for the curve of @pub with Q, and d when given. */
+static EVP_PKEY *ec_pkey(const unsigned char *pub, const uint8_t *d, int dlen)
+{
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY *key = NULL;
+	BIGNUM *bn = d ? BN_bin2bn(d, dlen, NULL) : NULL;
+	char curve[32];
+
+	if (b && ctx && ec_curve_name(pub[8], get_be16(pub + 10), curve, sizeof(curve)) &&
+	    OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, curve, 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub + 14,
+					     get_be16(pub + 12)) &&
+	    (!bn || OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, bn)) &&
+	    (params = OSSL_PARAM_BLD_to_param(b)) != NULL && EVP_PKEY_fromdata_init(ctx) > 0)
+		EVP_PKEY_fromdata(ctx, &key, bn ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	EVP_PKEY_CTX_free(ctx);
+	BN_clear_free(bn);
+	return key;
+}
+
+/* Digital signature generate, ECDSA: r || s of the given hash. */
+API void CSNDDSG(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *key_len, unsigned char *key,
+		 long *hash_len, unsigned char *hash, long *sig_len, long *sig_bits,
+		 unsigned char *sig)
+{
+	const unsigned char *priv, *pub, *p;
+	unsigned char d[80], der[160];
+	size_t der_len = sizeof(der);
+	EVP_PKEY_CTX *ctx = NULL;
+	ECDSA_SIG *es = NULL;
+	EVP_PKEY *pk;
+	struct hsm h;
+	int dlen;
+	bool good;
+
+	(void)exit_len, (void)exit_data;
+	if (!rule_has(*rule_count, rules, "ECDSA") || !ec_sections(key, *key_len, &priv, &pub))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (hsm_read(&h) < 0)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	dlen = ec_private(&h, key, *key_len, d, reason);
+	if (dlen < 0)
+		return result(rc, reason, RC_ERROR, *reason);
+	if (*sig_len < 2L * dlen)
+		return result(rc, reason, RC_ERROR, REASON_LENGTH);
+	pk = ec_pkey(pub, d, dlen);
+	OPENSSL_cleanse(d, sizeof(d));
+	good = pk && (ctx = EVP_PKEY_CTX_new(pk, NULL)) && EVP_PKEY_sign_init(ctx) > 0 &&
+	       EVP_PKEY_sign(ctx, der, &der_len, hash, (size_t)*hash_len) > 0 &&
+	       (p = der, es = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) != NULL &&
+	       BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, dlen) == dlen &&
+	       BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + dlen, dlen) == dlen;
+	ECDSA_SIG_free(es);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	if (!good)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	*sig_len = 2L * dlen;
+	*sig_bits = 16L * dlen;
+	result(rc, reason, 0, 0);
+}
+
+/* Digital signature verify, ECDSA, with a public (or private) key token. */
+API void CSNDDSV(long *rc, long *reason, long *exit_len, unsigned char *exit_data,
+		 long *rule_count, unsigned char *rules, long *key_len, unsigned char *key,
+		 long *hash_len, unsigned char *hash, long *sig_len, unsigned char *sig)
+{
+	const unsigned char *priv, *pub;
+	unsigned char *der = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	EVP_PKEY *pk = NULL;
+	long half = *sig_len / 2;
+	int der_len = -1, v = -1;
+
+	(void)exit_len, (void)exit_data;
+	if (!rule_has(*rule_count, rules, "ECDSA"))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (*key_len > EC_HDR + 14 && key[0] == 0x1e && key[EC_HDR] == 0x21)
+		pub = key + EC_HDR;
+	else if (!ec_sections(key, *key_len, &priv, &pub))
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	if (es && ECDSA_SIG_set0(es, BN_bin2bn(sig, (int)half, NULL),
+				 BN_bin2bn(sig + half, (int)half, NULL)))
+		der_len = i2d_ECDSA_SIG(es, &der);
+	pk = ec_pkey(pub, NULL, 0);
+	if (der_len > 0 && pk && (ctx = EVP_PKEY_CTX_new(pk, NULL)) && EVP_PKEY_verify_init(ctx) > 0)
+		v = EVP_PKEY_verify(ctx, der, (size_t)der_len, hash, (size_t)*hash_len);
+	OPENSSL_free(der);
+	ECDSA_SIG_free(es);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pk);
+	if (v < 0)
+		return result(rc, reason, RC_UNAVAILABLE, 0);
+	/* rc 4, reason 429: the signature does not verify. */
+	result(rc, reason, v == 1 ? 0 : RC_WARNING, v == 1 ? 0 : 429);
+}
+
 /* ---- every other verb the token resolves: not available ---- */
 
 /* Every CCA verb begins with the return and reason codes; the callee
@@ -647,11 +1010,6 @@ API void CSNBSAD(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 		result(rc, reason, RC_UNAVAILABLE, 0); \
 	}
 
-/* Elliptic curve and RSA keys (APKA) are not simulated yet. */
-UNAVAILABLE(CSNDPKB)
-UNAVAILABLE(CSNDPKG)
-UNAVAILABLE(CSNDPKX)
-UNAVAILABLE(CSNDKTC)
 /* Variable-length AES CIPHER and HMAC keys. */
 UNAVAILABLE(CSNBKTB2)
 UNAVAILABLE(CSNBKGN2)
@@ -664,7 +1022,7 @@ UNAVAILABLE(CSNBKRD) UNAVAILABLE(CSNBKRL) UNAVAILABLE(CSNBKRR) UNAVAILABLE(CSNBK
 UNAVAILABLE(CSNDKRC) UNAVAILABLE(CSNDKRD) UNAVAILABLE(CSNDKRL) UNAVAILABLE(CSNDKRR)
 UNAVAILABLE(CSNDKRW) UNAVAILABLE(CSNBKYT) UNAVAILABLE(CSNBKYTX) UNAVAILABLE(CSNBKTR)
 UNAVAILABLE(CSNBDEC) UNAVAILABLE(CSNBENC) UNAVAILABLE(CSNBMGN) UNAVAILABLE(CSNBMVR)
-UNAVAILABLE(CSNBOWH) UNAVAILABLE(CSNDPKI) UNAVAILABLE(CSNDDSG) UNAVAILABLE(CSNDDSV)
+UNAVAILABLE(CSNBOWH) UNAVAILABLE(CSNDPKI)
 UNAVAILABLE(CSNDSYI) UNAVAILABLE(CSNDSYX) UNAVAILABLE(CSUACFC) UNAVAILABLE(CSNDSBC)
 UNAVAILABLE(CSNDSBD) UNAVAILABLE(CSUALCT) UNAVAILABLE(CSUAACM) UNAVAILABLE(CSUAACI)
 UNAVAILABLE(CSNDPKH) UNAVAILABLE(CSNDPKR) UNAVAILABLE(CSUAMKD) UNAVAILABLE(CSNDRKD)
