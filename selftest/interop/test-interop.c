@@ -33,6 +33,7 @@
 #define SO_PIN "63518207"
 #define USER_PIN "40724915"
 #define KEY_LABEL "interop aes key"
+#define EC_LABEL "interop ec key"
 #define PLAIN "thirty-two bytes of clear text!!"
 
 static const struct apqn Q = { .card = 0x01, .domain = 0x06 };
@@ -235,7 +236,7 @@ static void pattern_hex(enum mk_type t, const struct apsim_key *k, char *out)
 }
 
 #define P11TOOL "pkcs11-tool --module $(echo /usr/lib/*/opencryptoki/libopencryptoki.so.0) " \
-		"--slot 0 --login --pin " USER_PIN " --label '" KEY_LABEL "' " \
+		"--slot 0 --login --pin " USER_PIN " --id a35a " \
 		"--mechanism AES-CBC --iv 000102030405060708090a0b0c0d0e0f "
 
 /* Encrypt PLAIN with the token's key and decrypt it again. */
@@ -247,6 +248,27 @@ static bool key_works(const char *when, bool refuse_old)
 				  "cmp /tmp/plain /tmp/back && ! cmp -s /tmp/plain /tmp/ct",
 				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "");
 	bool good = ok(r.status == 0, "the AES key encrypts and decrypts through PKCS#11 %s", when);
+
+	if (!good)
+		show(&r);
+	free(r.out);
+	return good;
+}
+
+#define P11EC "pkcs11-tool --module $(echo /usr/lib/*/opencryptoki/libopencryptoki.so.0) " \
+	      "--slot 0 --login --pin " USER_PIN " --mechanism ECDSA "
+
+/* Sign a hash with the token's EC private key and verify it with its
+ * public key. p11sak names the two halves LABEL:prv and LABEL:pub. */
+static bool ec_key_works(const char *when, bool refuse_old)
+{
+	struct result r = in_root(NULL, "%sprintf '%%s' '" PLAIN "' > /tmp/hash && "
+				  P11EC "--sign --label '" EC_LABEL ":prv' --input-file /tmp/hash "
+				  "--output-file /tmp/sig && "
+				  P11EC "--verify --label '" EC_LABEL ":pub' --input-file /tmp/hash "
+				  "--signature-file /tmp/sig",
+				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "");
+	bool good = ok(r.status == 0, "the EC key signs and verifies through PKCS#11 %s", when);
 
 	if (!good)
 		show(&r);
@@ -269,10 +291,10 @@ static char *created_op(const char *out)
 int main(int argc, char **argv)
 {
 	const char *root = getenv("MKAGENT_INTEROP_ROOT");
-	struct apsim_key newkey;
+	struct apsim_key newkey, newapka;
 	struct result r;
 	struct apsim *hsm;
-	char path[4200], hex[17], *id;
+	char path[4200], hex[17], apka_hex[17], *id;
 	(void)argc;
 
 	if (!root || !*root)
@@ -316,22 +338,33 @@ int main(int argc, char **argv)
 		show(&r);
 	free(r.out);
 
+	/* pkcs11-tool picks the key to encrypt with by its ID, not its label. */
 	r = in_root(NULL, "p11sak generate-key aes 256 --slot 0 --pin " USER_PIN
-			  " --label '" KEY_LABEL "'");
+			  " --label '" KEY_LABEL "' --id a35a");
 	if (!ok(r.status == 0, "p11sak generates a 256-bit AES key on the token"))
 		show(&r);
 	free(r.out);
 	key_works("under the first master key", false);
+	r = in_root(NULL, "p11sak generate-key ec prime256v1 --slot 0 --pin " USER_PIN
+			  " --label '" EC_LABEL "'");
+	if (!ok(r.status == 0, "p11sak generates an EC prime256v1 key pair on the token"))
+		show(&r);
+	free(r.out);
+	ec_key_works("under the first master key", false);
 
 	apsim_random_key(MK_CCA_AES, &newkey);
-	if (apsim_load(hsm, Q, MK_CCA_AES, &newkey) < 0)
-		bail_out("apsim: cannot load the new AES master key");
+	apsim_random_key(MK_CCA_APKA, &newapka);
+	if (apsim_load(hsm, Q, MK_CCA_AES, &newkey) < 0 ||
+	    apsim_load(hsm, Q, MK_CCA_APKA, &newapka) < 0)
+		bail_out("apsim: cannot load the new master keys");
 	pattern_hex(MK_CCA_AES, &newkey, hex);
-	r = in_root(USER_PIN "\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s", Q.card,
-		    Q.domain, hex);
+	pattern_hex(MK_CCA_APKA, &newapka, apka_hex);
+	r = in_root(USER_PIN "\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s -p %s", Q.card,
+		    Q.domain, hex, apka_hex);
 	id = created_op(r.out);
-	if (!ok(r.status == 0 && id, "pkcshsm_mk_change reencipher to the NEW AES key %s succeeds",
-		hex))
+	if (!ok(r.status == 0 && id,
+		"pkcshsm_mk_change reencipher to the NEW AES key %s and APKA key %s succeeds", hex,
+		apka_hex))
 		show(&r);
 	ok(strstr(r.out, "  Slot 0: Label: interop token") != NULL,
 	   "it names the affected token as `  Slot 0: Label: ` and the padded label");
@@ -343,6 +376,7 @@ int main(int argc, char **argv)
 		show(&r);
 	free(r.out);
 	key_works("while the change is pending", false);
+	ec_key_works("while the change is pending", false);
 
 	r = in_root(NULL, "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
 	if (!ok(r.status != 0 && strstr(r.out, "NEW CCA AES master key register must be empty"),
@@ -350,14 +384,15 @@ int main(int argc, char **argv)
 		show(&r);
 	free(r.out);
 
-	if (apsim_activate(hsm, Q, MK_CCA_AES) < 0)
-		bail_out("apsim: cannot activate the new AES master key");
+	if (apsim_activate(hsm, Q, MK_CCA_AES) < 0 || apsim_activate(hsm, Q, MK_CCA_APKA) < 0)
+		bail_out("apsim: cannot activate the new master keys");
 	/* Finalize logs in to every affected token, like reencipher. */
 	r = in_root(USER_PIN "\n", "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
 	if (!ok(r.status == 0, "finalize succeeds after the activation"))
 		show(&r);
 	free(r.out);
 	key_works("under the new master key after finalize, with keys under OLD refused", true);
+	ec_key_works("under the new master key after finalize, with keys under OLD refused", true);
 
 	r = in_root(NULL, "pkcshsm_mk_change list");
 	if (!ok(r.status == 0 && (!id || !strstr(r.out, id)), "the operation is gone from list"))
