@@ -18,8 +18,11 @@ SUITE=trixie
 # The key: the versions of these two...
 PKGS="opencryptoki libopencryptoki0"
 # ...and the names of these, which the scenarios use around them
-# (pkcs11-tool, to encrypt and decrypt with a token's key).
+# (pkcs11-tool, to encrypt and decrypt with a token's key)...
 EXTRA="opensc"
+# ...and the number of this recipe: raise it when what is done to the root
+# below changes, so that a cached root of the old recipe is not used.
+RECIPE=2
 
 die() { echo "mkroot: $*" >&2; exit 1; }
 
@@ -66,22 +69,29 @@ for p in $PKGS; do
 	[ -n "$v" ] || die "$p is not in $SUITE on the machine's mirror"
 	key="$key${key:+_}$p-$v"
 done
-key=$(printf '%s' "$key${EXTRA:+_}$EXTRA" | tr -c 'A-Za-z0-9._+-' '_')
+key=$(printf '%s' "${key}_${EXTRA}_r$RECIPE" | tr -c 'A-Za-z0-9._+-' '_')
 root="$CACHE/$key"
 
+mkdir -p "$CACHE"
+# One build at a time: several clones may share the cache.
+exec 9> "$CACHE/.lock"
+flock 9 || die "cannot lock $CACHE/.lock"
 if [ ! -f "$root/.mkagent-complete" ]; then
-	mkdir -p "$CACHE"
 	rm -rf "$root.new"
 	echo "mkroot: building $SUITE root $key (once; cached in $CACHE)" >&2
 	mmdebstrap --variant=apt --include="$(echo $PKGS $EXTRA | tr ' ' ,)" \
 		"$SUITE" "$root.new" "$MIRROR" > "$work/mmdebstrap.log" 2>&1 ||
 		die "mmdebstrap failed: $(tail -n 3 "$work/mmdebstrap.log" | tr '\n' ' ')"
-	# What Debian's tmpfiles rules would make, which mmdebstrap does not run.
-	install -d -o pkcsslotd -g pkcs11 -m 0710 "$root.new/run/opencryptoki" 2>/dev/null ||
-		chroot "$root.new" install -d -o pkcsslotd -g pkcs11 -m 0710 /run/opencryptoki ||
-		die "cannot create /run/opencryptoki in the root"
-	chroot "$root.new" chgrp -R pkcs11 /var/lib/opencryptoki ||
-		die "cannot give /var/lib/opencryptoki group pkcs11"
+	# What Debian's tmpfiles rules (usr/lib/tmpfiles.d/opencryptoki.conf)
+	# would make, which mmdebstrap does not apply; users and groups are the
+	# root's own, hence chroot.
+	chroot "$root.new" sh -e -c '
+		install -d -o pkcsslotd -g pkcs11 -m 0710 /run/opencryptoki
+		for d in /var/lib/opencryptoki /var/log/opencryptoki /var/lock/opencryptoki; do
+			install -d -o root -g pkcs11 -m 0770 $d
+		done
+		chgrp -R pkcs11 /var/lib/opencryptoki' ||
+		die "cannot create the directories of Debian's tmpfiles rules in the root"
 	rm -rf "$root"
 	mv "$root.new" "$root"
 	touch "$root/.mkagent-complete"
