@@ -36,6 +36,16 @@
 #define EC_LABEL "interop ec key"
 #define PLAIN "thirty-two bytes of clear text!!"
 
+/* Two CCA tokens: a label with blanks, and one of the full 32 characters. */
+static const struct token {
+	int slot;
+	const char *label, *pin;
+} TOKENS[] = {
+	{ 0, "interop token", USER_PIN },
+	{ 1, "a label of exactly 32 characters", "51806293" },
+};
+#define NTOKENS (sizeof(TOKENS) / sizeof(TOKENS[0]))
+
 static const struct apqn Q = { .card = 0x01, .domain = 0x06 };
 static char *work, *mnt;
 static pid_t slotd;
@@ -189,7 +199,9 @@ static void configure(void)
 	snprintf(path, sizeof(path), "%s/etc/opencryptoki/opencryptoki.conf", mnt);
 	write_text(path, 0644,
 		   "version opencryptoki-3.23\n\n"
-		   "slot 0\n{\nstdll = libpkcs11_cca.so\nconfname = ccatok.conf\ntokversion = 3.12\n}\n");
+		   "slot 0\n{\nstdll = libpkcs11_cca.so\nconfname = ccatok.conf\ntokversion = 3.12\n}\n"
+		   "slot 1\n{\nstdll = libpkcs11_cca.so\nconfname = ccatok.conf\ntokname = ccatok2\n"
+		   "tokversion = 3.12\n}\n");
 	/* No protected keys: there is no /dev/pkey and no CPACF here. */
 	snprintf(path, sizeof(path), "%s/etc/opencryptoki/ccatok.conf", mnt);
 	write_text(path, 0644, "version cca-0\nPKEY_MODE = DISABLED\n");
@@ -236,18 +248,21 @@ static void pattern_hex(enum mk_type t, const struct apsim_key *k, char *out)
 }
 
 #define P11TOOL "pkcs11-tool --module $(echo /usr/lib/*/opencryptoki/libopencryptoki.so.0) " \
-		"--slot 0 --login --pin " USER_PIN " --id a35a " \
-		"--mechanism AES-CBC --iv 000102030405060708090a0b0c0d0e0f "
+		"--slot %d --login --pin %s "
+#define AES_CBC "--id a35a --mechanism AES-CBC --iv 000102030405060708090a0b0c0d0e0f "
 
-/* Encrypt PLAIN with the token's key and decrypt it again. */
-static bool key_works(const char *when, bool refuse_old)
+/* Encrypt PLAIN with the token's AES key and decrypt it again. pkcs11-tool
+ * picks the key to encrypt with by its ID, not its label. */
+static bool key_works(const struct token *t, const char *when, bool refuse_old)
 {
 	struct result r = in_root(NULL, "%sprintf '%%s' '" PLAIN "' > /tmp/plain && "
-				  P11TOOL "--encrypt --input-file /tmp/plain --output-file /tmp/ct && "
-				  P11TOOL "--decrypt --input-file /tmp/ct --output-file /tmp/back && "
+				  P11TOOL AES_CBC "--encrypt --input-file /tmp/plain --output-file /tmp/ct && "
+				  P11TOOL AES_CBC "--decrypt --input-file /tmp/ct --output-file /tmp/back && "
 				  "cmp /tmp/plain /tmp/back && ! cmp -s /tmp/plain /tmp/ct",
-				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "");
-	bool good = ok(r.status == 0, "the AES key encrypts and decrypts through PKCS#11 %s", when);
+				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "", t->slot, t->pin,
+				  t->slot, t->pin);
+	bool good = ok(r.status == 0,
+		       "slot %d: the AES key encrypts and decrypts through PKCS#11 %s", t->slot, when);
 
 	if (!good)
 		show(&r);
@@ -255,25 +270,42 @@ static bool key_works(const char *when, bool refuse_old)
 	return good;
 }
 
-#define P11EC "pkcs11-tool --module $(echo /usr/lib/*/opencryptoki/libopencryptoki.so.0) " \
-	      "--slot 0 --login --pin " USER_PIN " --mechanism ECDSA "
-
 /* Sign a hash with the token's EC private key and verify it with its
  * public key. p11sak names the two halves LABEL:prv and LABEL:pub. */
-static bool ec_key_works(const char *when, bool refuse_old)
+static bool ec_key_works(const struct token *t, const char *when, bool refuse_old)
 {
 	struct result r = in_root(NULL, "%sprintf '%%s' '" PLAIN "' > /tmp/hash && "
-				  P11EC "--sign --label '" EC_LABEL ":prv' --input-file /tmp/hash "
-				  "--output-file /tmp/sig && "
-				  P11EC "--verify --label '" EC_LABEL ":pub' --input-file /tmp/hash "
-				  "--signature-file /tmp/sig",
-				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "");
-	bool good = ok(r.status == 0, "the EC key signs and verifies through PKCS#11 %s", when);
+				  P11TOOL "-m ECDSA --sign --label '" EC_LABEL ":prv' "
+				  "--input-file /tmp/hash --output-file /tmp/sig && "
+				  P11TOOL "-m ECDSA --verify --label '" EC_LABEL ":pub' "
+				  "--input-file /tmp/hash --signature-file /tmp/sig",
+				  refuse_old ? "export CSULCCA_REFUSE_OLD=1; " : "", t->slot, t->pin,
+				  t->slot, t->pin);
+	bool good = ok(r.status == 0, "slot %d: the EC key signs and verifies through PKCS#11 %s",
+		       t->slot, when);
 
 	if (!good)
 		show(&r);
 	free(r.out);
 	return good;
+}
+
+/* Every key of every token works, under the master keys of the moment. */
+static void keys_work(const char *when, bool refuse_old)
+{
+	for (size_t i = 0; i < NTOKENS; i++) {
+		key_works(&TOKENS[i], when, refuse_old);
+		ec_key_works(&TOKENS[i], when, refuse_old);
+	}
+}
+
+static int count_matches(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }
 
 static char *created_op(const char *out)
@@ -294,7 +326,7 @@ int main(int argc, char **argv)
 	struct apsim_key newkey, newapka;
 	struct result r;
 	struct apsim *hsm;
-	char path[4200], hex[17], apka_hex[17], *id;
+	char path[4200], hex[17], apka_hex[17], pins[64], *id;
 	(void)argc;
 
 	if (!root || !*root)
@@ -325,32 +357,35 @@ int main(int argc, char **argv)
 	free(r.out);
 
 	r = in_root(NULL, "pkcsconf -t");
-	if (!ok(r.status == 0 && strstr(r.out, "Model: CCA"),
-		"pkcsconf -t lists the CCA token, loaded on the simulated adapter"))
+	if (!ok(r.status == 0 && count_matches(r.out, "Model: CCA") == (int)NTOKENS,
+		"pkcsconf -t lists %zu CCA tokens, loaded on the simulated adapter", NTOKENS))
 		show(&r);
 	free(r.out);
 
-	r = in_root("interop token\n", "pkcsconf -I -c 0 -S 87654321 && "
-		    "pkcsconf -P -c 0 -S 87654321 -n " SO_PIN " && "
-		    "pkcsconf -u -c 0 -S " SO_PIN " -n 12345678 && "
-		    "pkcsconf -p -c 0 -U 12345678 -n " USER_PIN);
-	if (!ok(r.status == 0, "pkcsconf initializes the token and sets the SO and user PINs"))
-		show(&r);
-	free(r.out);
+	for (size_t i = 0; i < NTOKENS; i++) {
+		const struct token *t = &TOKENS[i];
+		char label[64];
 
-	/* pkcs11-tool picks the key to encrypt with by its ID, not its label. */
-	r = in_root(NULL, "p11sak generate-key aes 256 --slot 0 --pin " USER_PIN
-			  " --label '" KEY_LABEL "' --id a35a");
-	if (!ok(r.status == 0, "p11sak generates a 256-bit AES key on the token"))
-		show(&r);
-	free(r.out);
-	key_works("under the first master key", false);
-	r = in_root(NULL, "p11sak generate-key ec prime256v1 --slot 0 --pin " USER_PIN
-			  " --label '" EC_LABEL "'");
-	if (!ok(r.status == 0, "p11sak generates an EC prime256v1 key pair on the token"))
-		show(&r);
-	free(r.out);
-	ec_key_works("under the first master key", false);
+		snprintf(label, sizeof(label), "%s\n", t->label);
+		r = in_root(label, "pkcsconf -I -c %d -S 87654321 && "
+			    "pkcsconf -P -c %d -S 87654321 -n " SO_PIN " && "
+			    "pkcsconf -u -c %d -S " SO_PIN " -n 12345678 && "
+			    "pkcsconf -p -c %d -U 12345678 -n %s", t->slot, t->slot, t->slot, t->slot,
+			    t->pin);
+		if (!ok(r.status == 0, "slot %d: pkcsconf initializes the token '%s' and sets "
+			"the SO and user PINs", t->slot, t->label))
+			show(&r);
+		free(r.out);
+		r = in_root(NULL, "p11sak generate-key aes 256 --slot %d --pin %s --label '"
+			    KEY_LABEL "' --id a35a && "
+			    "p11sak generate-key ec prime256v1 --slot %d --pin %s --label '"
+			    EC_LABEL "'", t->slot, t->pin, t->slot, t->pin);
+		if (!ok(r.status == 0, "slot %d: p11sak generates an AES 256 key and an EC "
+			"prime256v1 key pair", t->slot))
+			show(&r);
+		free(r.out);
+	}
+	keys_work("under the first master keys", false);
 
 	apsim_random_key(MK_CCA_AES, &newkey);
 	apsim_random_key(MK_CCA_APKA, &newapka);
@@ -359,15 +394,20 @@ int main(int argc, char **argv)
 		bail_out("apsim: cannot load the new master keys");
 	pattern_hex(MK_CCA_AES, &newkey, hex);
 	pattern_hex(MK_CCA_APKA, &newapka, apka_hex);
-	r = in_root(USER_PIN "\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s -p %s", Q.card,
+	snprintf(pins, sizeof(pins), "%s\n%s\n", TOKENS[0].pin, TOKENS[1].pin);
+	r = in_root(pins, "pkcshsm_mk_change reencipher -a %02x.%04x -A %s -p %s", Q.card,
 		    Q.domain, hex, apka_hex);
 	id = created_op(r.out);
 	if (!ok(r.status == 0 && id,
-		"pkcshsm_mk_change reencipher to the NEW AES key %s and APKA key %s succeeds", hex,
-		apka_hex))
+		"pkcshsm_mk_change reencipher to the NEW AES key %s and APKA key %s succeeds, "
+		"one USER PIN per slot", hex, apka_hex))
 		show(&r);
-	ok(strstr(r.out, "  Slot 0: Label: interop token") != NULL,
-	   "it names the affected token as `  Slot 0: Label: ` and the padded label");
+	ok(strstr(r.out, "  Slot 0: Label: interop token                   \n") &&
+		   strstr(r.out, "  Slot 1: Label: a label of exactly 32 characters\n"),
+	   "it names each affected token as `  Slot N: Label: ` and the label padded to 32");
+	ok(strstr(r.out, "Enter the USER PIN for slot 0: ") &&
+		   strstr(r.out, "Enter the USER PIN for slot 1: "),
+	   "it asks `Enter the USER PIN for slot N: ` for each");
 	free(r.out);
 
 	r = in_root(NULL, "pkcshsm_mk_change list -i '%s'", id ? id : "-");
@@ -375,8 +415,7 @@ int main(int argc, char **argv)
 		"list shows the operation re-enciphered"))
 		show(&r);
 	free(r.out);
-	key_works("while the change is pending", false);
-	ec_key_works("while the change is pending", false);
+	keys_work("while the change is pending", false);
 
 	r = in_root(NULL, "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
 	if (!ok(r.status != 0 && strstr(r.out, "NEW CCA AES master key register must be empty"),
@@ -387,12 +426,11 @@ int main(int argc, char **argv)
 	if (apsim_activate(hsm, Q, MK_CCA_AES) < 0 || apsim_activate(hsm, Q, MK_CCA_APKA) < 0)
 		bail_out("apsim: cannot activate the new master keys");
 	/* Finalize logs in to every affected token, like reencipher. */
-	r = in_root(USER_PIN "\n", "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
+	r = in_root(pins, "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
 	if (!ok(r.status == 0, "finalize succeeds after the activation"))
 		show(&r);
 	free(r.out);
-	key_works("under the new master key after finalize, with keys under OLD refused", true);
-	ec_key_works("under the new master key after finalize, with keys under OLD refused", true);
+	keys_work("under the new master keys after finalize, with keys under OLD refused", true);
 
 	r = in_root(NULL, "pkcshsm_mk_change list");
 	if (!ok(r.status == 0 && (!id || !strstr(r.out, id)), "the operation is gone from list"))
