@@ -119,7 +119,7 @@ static void must_mount(const char *src, const char *dst, const char *type, unsig
 		bail_out("mount %s on %s: %s", src ? src : type, dst, strerror(errno));
 }
 
-/* The root, through an overlay, with /proc, /dev/shm and apsim's /sys. */
+/* The root, through an overlay, with /proc, /dev/shm, /dev/pts and apsim's /sys. */
 static void stage(const char *root, struct apsim *hsm)
 {
 	char upper[4200], wdir[4200], opts[13000], path[4200], sys[4200];
@@ -140,6 +140,12 @@ static void stage(const char *root, struct apsim *hsm)
 	must_mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	snprintf(path, sizeof(path), "%s/dev/shm", mnt);
 	must_mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* Its own pseudo-terminals, for a helper that drives a tool on one. */
+	snprintf(path, sizeof(path), "%s/dev/pts", mnt);
+	must_mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+	snprintf(path, sizeof(path), "%s/dev/ptmx", mnt);
+	snprintf(sys, sizeof(sys), "%s/dev/pts/ptmx", mnt);
+	must_mount(sys, path, NULL, MS_BIND, NULL);
 	snprintf(sys, sizeof(sys), "%s/sys", apsim_root(hsm));
 	snprintf(path, sizeof(path), "%s/sys", mnt);
 	must_mount(sys, path, NULL, MS_BIND | MS_REC, NULL);
@@ -168,7 +174,7 @@ static void stop_slotd(pid_t pid);
 
 static void unstage(void)
 {
-	static const char *const under[] = { "sys", "dev/shm", "proc", "" };
+	static const char *const under[] = { "sys", "dev/ptmx", "dev/pts", "dev/shm", "proc", "" };
 	char path[4200];
 
 	for (size_t i = 0; i < sizeof(under) / sizeof(under[0]); i++) {
@@ -354,6 +360,11 @@ int main(int argc, char **argv)
 		show(&r);
 		bail_out("no pkcsslotd, nothing else can run");
 	}
+	free(r.out);
+
+	r = in_root(NULL, "script -qec tty /dev/null");
+	if (!ok(r.status == 0 && strstr(r.out, "/dev/pts/"), "a pseudo-terminal opens in the root"))
+		show(&r);
 	free(r.out);
 
 	r = in_root(NULL, "pkcsconf -t");
