@@ -30,6 +30,21 @@ typedef void sae_fn(long *, long *, long *, unsigned char *, long *, unsigned ch
 		    unsigned char *, long *, unsigned char *, long *, long *, unsigned char *,
 		    long *, unsigned char *, long *, unsigned char *, long *, unsigned char *,
 		    long *, unsigned char *);
+typedef void pkb_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *);
+typedef void pkg_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *, unsigned char *, long *,
+		    unsigned char *);
+typedef void pkx_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *);
+typedef void dsg_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *, long *, long *, unsigned char *);
+typedef void dsv_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		    unsigned char *, long *, unsigned char *, long *, unsigned char *);
+typedef void pktc_fn(long *, long *, long *, unsigned char *, long *, unsigned char *, long *,
+		     unsigned char *);
 typedef void any_fn(long *, long *);
 
 static cfq_fn *cfq;
@@ -37,6 +52,71 @@ static ktb_fn *ktb;
 static kgn_fn *kgn;
 static ktc_fn *ktc;
 static sae_fn *sae, *sad;
+static pkb_fn *pkb;
+static pkg_fn *pkg;
+static pkx_fn *pkx;
+static dsg_fn *dsg;
+static dsv_fn *dsv;
+static pktc_fn *pktc;
+
+struct ec {
+	unsigned char priv[512], pub[512];
+	long priv_len, pub_len;
+};
+
+/* A prime256v1 key pair: CSNDPKB, CSNDPKG, CSNDPKX. */
+static long gen_ec(struct ec *k, long *reason)
+{
+	unsigned char rules[8] = "ECC-PAIR", master[8] = "MASTER  ", kvs[8] = { 0x00, 0, 0x01, 0x00 };
+	unsigned char skel[512], regen[8], transport[64];
+	long rc, one = 1, zero = 0, kvs_len = 8, skel_len = sizeof(skel);
+
+	pkb(&rc, reason, NULL, NULL, &one, rules, &kvs_len, kvs, &zero, NULL, &zero, NULL, &zero,
+	    NULL, &zero, NULL, &zero, NULL, &zero, NULL, &skel_len, skel);
+	if (rc)
+		return rc;
+	k->priv_len = sizeof(k->priv);
+	pkg(&rc, reason, NULL, NULL, &one, master, &zero, regen, &skel_len, skel, transport,
+	    &k->priv_len, k->priv);
+	if (rc)
+		return rc;
+	k->pub_len = sizeof(k->pub);
+	pkx(&rc, reason, NULL, NULL, &zero, NULL, &k->priv_len, k->priv, &k->pub_len, k->pub);
+	return rc;
+}
+
+static long ec_ktc(const char *how, struct ec *k, long *reason)
+{
+	unsigned char rules[16];
+	long rc, count = 2;
+
+	memcpy(rules, how, 8);
+	memcpy(rules + 8, "ECC     ", 8);
+	pktc(&rc, reason, NULL, NULL, &count, rules, &k->priv_len, k->priv);
+	return rc;
+}
+
+/* ECDSA: sign a hash with the private token, verify with the public one. */
+static long sign_verify(const struct ec *k, long *reason, bool *verified)
+{
+	unsigned char rules[8] = "ECDSA   ", hash[32] = "a hash of thirty-two bytes, ok!", sig[132];
+	unsigned char priv[512], pub[512];
+	long rc, one = 1, hlen = 32, slen = sizeof(sig), bits, plen = k->priv_len, qlen = k->pub_len;
+
+	memcpy(priv, k->priv, sizeof(priv));
+	memcpy(pub, k->pub, sizeof(pub));
+	*verified = false;
+	dsg(&rc, reason, NULL, NULL, &one, rules, &plen, priv, &hlen, hash, &slen, &bits, sig);
+	if (rc)
+		return rc;
+	dsv(&rc, reason, NULL, NULL, &one, rules, &qlen, pub, &hlen, hash, &slen, sig);
+	*verified = rc == 0;
+	sig[0] ^= 1;
+	dsv(&rc, reason, NULL, NULL, &one, rules, &qlen, pub, &hlen, hash, &slen, sig);
+	if (rc != 4 || *reason != 429)
+		*verified = false;
+	return 0;
+}
 
 static void vp_of(enum mk_type t, const struct apsim_key *k, unsigned char *vp)
 {
@@ -147,7 +227,14 @@ int main(int argc, char **argv)
 	sae = (sae_fn *)dlsym(lib, "CSNBSAE");
 	sad = (sae_fn *)dlsym(lib, "CSNBSAD");
 	unused = (any_fn *)dlsym(lib, "CSNBPGN");
-	if (!cfq || !ktb || !kgn || !ktc || !sae || !sad || !unused)
+	pkb = (pkb_fn *)dlsym(lib, "CSNDPKB");
+	pkg = (pkg_fn *)dlsym(lib, "CSNDPKG");
+	pkx = (pkx_fn *)dlsym(lib, "CSNDPKX");
+	dsg = (dsg_fn *)dlsym(lib, "CSNDDSG");
+	dsv = (dsv_fn *)dlsym(lib, "CSNDDSV");
+	pktc = (pktc_fn *)dlsym(lib, "CSNDKTC");
+	if (!cfq || !ktb || !kgn || !ktc || !sae || !sad || !unused || !pkb || !pkg || !pkx ||
+	    !dsg || !dsv || !pktc)
 		bail_out("libcsulcca.so lacks a verb");
 
 	apsim_get_key(hsm, Q, MK_CCA_AES, REG_CUR, &k1);
@@ -205,6 +292,37 @@ int main(int argc, char **argv)
 	apsim_activate(hsm, Q, MK_CCA_AES);
 	rc = use(t1, &reason, &same);
 	is_int(rc * 1000 + reason, 8048, "two activations later the old key is refused: reason 48");
+
+	{
+		struct apsim_key a1, a2;
+		unsigned char avp1[8], avp2[8];
+		struct ec k;
+
+		apsim_get_key(hsm, Q, MK_CCA_APKA, REG_CUR, &a1);
+		vp_of(MK_CCA_APKA, &a1, avp1);
+		ok(gen_ec(&k, &reason) == 0 && k.priv[0] == 0x1f && k.priv[8] == 0x20 &&
+			   k.priv[8 + 4] == 0x01 && k.priv[8 + 10] == 0x08 &&
+			   memcmp(k.priv + 8 + 16, avp1, 8) == 0 && k.pub[0] == 0x1e &&
+			   k.pub[8] == 0x21 && k.pub[8 + 10] == 0x01 && k.pub[8 + 11] == 0x00,
+		   "CSNDPKB, CSNDPKG, CSNDPKX make an ECC key pair under the APKA CURRENT key");
+		ok(sign_verify(&k, &reason, &same) == 0 && same,
+		   "ECDSA: CSNDDSG signs, CSNDDSV verifies, and refuses a bad signature (4/429)");
+		rc = ec_ktc("RTNMK   ", &k, &reason);
+		is_int(rc * 1000 + reason, 8048, "CSNDKTC RTNMK with NEW empty: rc 8, reason 48");
+		apsim_random_key(MK_CCA_APKA, &a2);
+		vp_of(MK_CCA_APKA, &a2, avp2);
+		apsim_load(hsm, Q, MK_CCA_APKA, &a2);
+		rc = ec_ktc("RTNMK   ", &k, &reason);
+		ok(rc == 0 && memcmp(k.priv + 8 + 16, avp2, 8) == 0,
+		   "CSNDKTC RTNMK re-enciphers the private key to the NEW APKA key");
+		rc = sign_verify(&k, &reason, &same);
+		is_int(rc * 1000 + reason, 8048, "it cannot sign before the activation");
+		apsim_activate(hsm, Q, MK_CCA_APKA);
+		setenv("CSULCCA_REFUSE_OLD", "1", 1);
+		ok(sign_verify(&k, &reason, &same) == 0 && same,
+		   "after the activation it signs under CURRENT, and the old public key verifies");
+		unsetenv("CSULCCA_REFUSE_OLD");
+	}
 
 	unused(&rc, &reason);
 	is_int(rc, 12, "a verb not simulated answers rc 12");
