@@ -149,7 +149,7 @@ bench: need-deps
 
 # make interop: the real openCryptoki 3.23 from Debian trixie, in a root built
 # once by mmdebstrap and cached outside the clone (selftest/interop/README.md).
-INTEROP_PKGS := mmdebstrap
+INTEROP_PKGS := mmdebstrap libp11-kit-dev
 INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop
 
 interop-deps:
@@ -165,11 +165,15 @@ interop-root: interop-deps
 selftest/interop/libcsulcca.so: selftest/interop/csulcca.c
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
 
+# A PKCS#11 application for the root (pkcs11.h from p11-kit, nothing linked).
+selftest/interop/p11app: selftest/interop/p11app.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -I/usr/include/p11-kit-1 -o $@ $< -ldl
+
 selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
 interop: need-deps interop-deps
-	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so $(INTEROP_TESTS)
+	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so selftest/interop/p11app $(INTEROP_TESTS)
 	@root=$$(selftest/interop/mkroot.sh) && MKAGENT_INTEROP_ROOT=$$root prove -f $(INTEROP_TESTS)
 
 # make deb: the Debian package (debian/), checked by lintian; it lands in ../
@@ -252,7 +256,8 @@ clean:
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
-		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so $(INTEROP_TESTS)
+		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
+		$(INTEROP_TESTS)
 
 .PHONY: all tests deps need-deps check demo interop interop-deps interop-root bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:

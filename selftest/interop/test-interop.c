@@ -151,14 +151,15 @@ static void stage(const char *root, struct apsim *hsm)
 	must_mount(sys, path, NULL, MS_BIND | MS_REC, NULL);
 }
 
-static void install_lib(void)
+/* Copy @rel of the build tree to @dst in the root. */
+static void install(const char *rel, const char *dst_in_root)
 {
 	char dst[4200], buf[65536];
-	const char *src = build_path("selftest/interop/libcsulcca.so");
+	const char *src = build_path(rel);
 	int in = open(src, O_RDONLY | O_CLOEXEC), out;
 	ssize_t n;
 
-	snprintf(dst, sizeof(dst), "%s/usr/lib/libcsulcca.so", mnt);
+	snprintf(dst, sizeof(dst), "%s%s", mnt, dst_in_root);
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
 	if (in < 0 || out < 0)
 		bail_out("cannot install %s in the root: %s", src, strerror(errno));
@@ -305,6 +306,74 @@ static void keys_work(const char *when, bool refuse_old)
 	}
 }
 
+/* p11app in the root, holding a token's AES key in an open session. */
+struct app {
+	pid_t pid;
+	FILE *in, *out;
+};
+
+static void app_start(struct app *a, const struct token *t)
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		bail_out("pipe: %s", strerror(errno));
+	fflush(stdout);
+	a->pid = fork();
+	if (a->pid == 0) {
+		char cmd[256];
+
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		if (chroot(mnt) < 0 || chdir("/") < 0)
+			_exit(126);
+		clearenv();
+		setenv("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+		snprintf(cmd, sizeof(cmd), "exec p11app $(echo /usr/lib/*/opencryptoki/"
+			 "libopencryptoki.so.0) %d %s a35a", t->slot, t->pin);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	a->in = fdopen(in[1], "w");
+	a->out = fdopen(out[0], "r");
+}
+
+/* Send @cmd, return its answer line (static) or "" when the app is gone. */
+static const char *app_ask(struct app *a, const char *cmd)
+{
+	static char line[128];
+
+	if (cmd) {
+		fprintf(a->in, "%s\n", cmd);
+		fflush(a->in);
+	}
+	if (!fgets(line, sizeof(line), a->out))
+		return "";
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+static int app_stop(struct app *a)
+{
+	int st = 0;
+
+	fclose(a->in);
+	fclose(a->out);
+	waitpid(a->pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void app_uses(struct app *a, const char *when)
+{
+	const char *answer = app_ask(a, "use");
+
+	if (!ok(strcmp(answer, "ok") == 0,
+		"an application holding the AES key in one session uses it %s", when))
+		diag("p11app: %s", answer);
+}
+
 static int count_matches(const char *text, const char *needle)
 {
 	int n = 0;
@@ -330,6 +399,7 @@ int main(int argc, char **argv)
 {
 	const char *root = getenv("MKAGENT_INTEROP_ROOT");
 	struct apsim_key newkey, newapka;
+	struct app app;
 	struct result r;
 	struct apsim *hsm;
 	char path[4200], hex[17], apka_hex[17], pins[64], *id;
@@ -350,7 +420,8 @@ int main(int argc, char **argv)
 	work = make_tmpdir("interop");
 	atexit(cleanup);
 	stage(root, hsm);
-	install_lib();
+	install("selftest/interop/libcsulcca.so", "/usr/lib/libcsulcca.so");
+	install("selftest/interop/p11app", "/usr/local/bin/p11app");
 	configure();
 
 	r = in_root(NULL, "pkcsslotd");
@@ -397,6 +468,11 @@ int main(int argc, char **argv)
 		free(r.out);
 	}
 	keys_work("under the first master keys", false);
+	app_start(&app, &TOKENS[0]);
+	if (!ok(strcmp(app_ask(&app, NULL), "ready") == 0,
+		"p11app logs in to slot 0 and finds the AES key, and keeps its session open"))
+		bail_out("p11app did not start");
+	app_uses(&app, "before the change");
 
 	apsim_random_key(MK_CCA_AES, &newkey);
 	apsim_random_key(MK_CCA_APKA, &newapka);
@@ -427,6 +503,7 @@ int main(int argc, char **argv)
 		show(&r);
 	free(r.out);
 	keys_work("while the change is pending", false);
+	app_uses(&app, "after reencipher, in the same session");
 
 	r = in_root(NULL, "pkcshsm_mk_change finalize -i '%s'", id ? id : "-");
 	if (!ok(r.status != 0 && strstr(r.out, "NEW CCA AES master key register must be empty"),
@@ -442,6 +519,9 @@ int main(int argc, char **argv)
 		show(&r);
 	free(r.out);
 	keys_work("under the new master keys after finalize, with keys under OLD refused", true);
+	app_ask(&app, "refuse-old");
+	app_uses(&app, "after finalize, in the same session, with keys under OLD refused");
+	is_int(app_stop(&app), 0, "p11app logs out and ends cleanly");
 
 	r = in_root(NULL, "pkcshsm_mk_change list");
 	if (!ok(r.status == 0 && (!id || !strstr(r.out, id)), "the operation is gone from list"))
