@@ -72,19 +72,20 @@ done
 key=$(printf '%s' "${key}_${EXTRA}_r$RECIPE" | tr -c 'A-Za-z0-9._+-' '_')
 root="$CACHE/$key"
 
-mkdir -p "$CACHE"
+mkdir -p "$CACHE" 2>/dev/null || die "cannot create the cache directory $CACHE"
 # One build at a time: several clones may share the cache.
 exec 9> "$CACHE/.lock"
 flock 9 || die "cannot lock $CACHE/.lock"
 if [ ! -f "$root/.mkagent-complete" ]; then
 	rm -rf "$root.new"
 	echo "mkroot: building $SUITE root $key (once; cached in $CACHE)" >&2
-	mmdebstrap --variant=apt --include="$(echo $PKGS $EXTRA | tr ' ' ,)" \
+	mmdebstrap --variant=apt --include="$(echo "$PKGS $EXTRA" | tr ' ' ,)" \
 		"$SUITE" "$root.new" "$MIRROR" > "$work/mmdebstrap.log" 2>&1 ||
 		die "mmdebstrap failed: $(tail -n 3 "$work/mmdebstrap.log" | tr '\n' ' ')"
 	# What Debian's tmpfiles rules (usr/lib/tmpfiles.d/opencryptoki.conf)
 	# would make, which mmdebstrap does not apply; users and groups are the
 	# root's own, hence chroot.
+	# shellcheck disable=SC2016
 	chroot "$root.new" sh -e -c '
 		install -d -o pkcsslotd -g pkcs11 -m 0710 /run/opencryptoki
 		for d in /var/lib/opencryptoki /var/log/opencryptoki /var/lock/opencryptoki; do
