@@ -172,6 +172,9 @@ selftest/interop/p11app: selftest/interop/p11app.c
 selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
 
+# The programs that run in the trixie root.
+selftest/interop/test-interop: selftest/interop/stage.o
+
 interop: need-deps interop-deps
 	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so selftest/interop/p11app $(INTEROP_TESTS)
 	@root=$$(selftest/interop/mkroot.sh) && MKAGENT_INTEROP_ROOT=$$root prove -f $(INTEROP_TESTS)
