@@ -170,7 +170,7 @@ selftest/interop/p11app: selftest/interop/p11app.c
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -I/usr/include/p11-kit-1 -o $@ $< -ldl
 
 selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/libmkagent.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(TEST_LIBS)
 
 # The programs that run in the trixie root.
 selftest/interop/test-interop: selftest/interop/stage.o
