@@ -172,6 +172,17 @@ static void edges(struct apsim *hsm)
 	free(r.out);
 	ok(no_operation_files(), "... and no operation is left in HSM_MK_CHANGE");
 
+	apsim_random_key(MK_CCA_AES, &k);
+	apsim_load(hsm, Q, MK_CCA_AES, &k);
+	pattern_hex(MK_CCA_AES, &k, hex);
+	r = in_root("00000000\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s", Q.card,
+		    Q.domain, hex);
+	if (!ok(r.status == 1 && strstr(r.out, "Error logging in for slot 0: 0xA0 (CKR_PIN_INCORRECT)"),
+		"a wrong USER PIN: `Error logging in for slot 0: 0xA0 (CKR_PIN_INCORRECT)`, exit 1"))
+		show(&r);
+	free(r.out);
+	ok(no_operation_files(), "... and no operation is left in HSM_MK_CHANGE");
+
 	/* A third slot whose token cannot load: EP11 needs IBM's libep11. */
 	slotd_stop();
 	stage_write("/etc/opencryptoki/opencryptoki.conf",
@@ -183,9 +194,6 @@ static void edges(struct apsim *hsm)
 	if (!slotd_start(&r))
 		bail_out("pkcsslotd does not start again: %s", r.out);
 	free(r.out);
-	apsim_random_key(MK_CCA_AES, &k);
-	apsim_load(hsm, Q, MK_CCA_AES, &k);
-	pattern_hex(MK_CCA_AES, &k, hex);
 	r = in_root("n\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s", Q.card, Q.domain,
 		    hex);
 	if (!ok(r.status == 1 &&
@@ -334,6 +342,11 @@ int main(int argc, char **argv)
 
 	slotd_stop();
 	ok(!alive(slotd), "pkcsslotd stops by its PID");
+	r = in_root(NULL, "pkcshsm_mk_change list");
+	if (!ok(r.status == 1, "without pkcsslotd, list exits 1: a failing list does not mean "
+		"an operation is gone"))
+		show(&r);
+	free(r.out);
 	free(id);
 	stage_teardown();
 	apsim_free(hsm);
