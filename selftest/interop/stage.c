@@ -74,6 +74,89 @@ struct result in_root(const char *input, const char *fmt, ...)
 	return r;
 }
 
+void bg_start(struct bg *b, const char *fmt, ...)
+{
+	static int n;
+	char cmd[4096];
+	int in[2], out;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(b->out, sizeof(b->out), "%s/bg-%d", work, n++);
+	out = open(b->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0 || pipe2(in, O_CLOEXEC) < 0)
+		bail_out("bg_start: %s", strerror(errno));
+	fflush(stdout);
+	b->pid = fork();
+	if (b->pid == 0) {
+		char line[4200];
+
+		dup2(in[0], 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		if (chroot(mnt) < 0 || chdir("/") < 0)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		clearenv();
+		setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+		setenv("LC_ALL", "C", 1);
+		snprintf(line, sizeof(line), "exec %s", cmd);
+		execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out);
+	b->in = in[1];
+	b->status = -1;
+}
+
+static int decode(int st)
+{
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int bg_poll(struct bg *b)
+{
+	int st;
+
+	if (b->status < 0 && waitpid(b->pid, &st, WNOHANG) == b->pid)
+		b->status = decode(st);
+	return b->status;
+}
+
+bool bg_wait_output(struct bg *b, const char *needle, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		char *text = read_text(b->out);
+		bool seen = text && strstr(text, needle);
+
+		free(text);
+		if (seen)
+			return true;
+		usleep(20 * 1000);
+	}
+	return false;
+}
+
+int bg_wait(struct bg *b, char **out)
+{
+	int st = 0;
+
+	if (b->in >= 0)
+		close(b->in);
+	b->in = -1;
+	if (b->status < 0 && waitpid(b->pid, &st, 0) == b->pid)
+		b->status = decode(st);
+	if (out) {
+		*out = read_text(b->out);
+		if (!*out)
+			*out = strdup("");
+	}
+	return b->status;
+}
+
 void show(const struct result *r)
 {
 	diag("exit %d, output:\n%s", r->status, r->out);

@@ -33,6 +33,23 @@ void stage_install(const char *rel, const char *dst_in_root);
 
 /* Run a shell command in the root with @input on its stdin. */
 struct result in_root(const char *input, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A command started in the root and left running: its shell execs the
+ * command, so @pid is the program's own, to signal. */
+struct bg {
+	pid_t pid;
+	int in;         /* its stdin */
+	int status;     /* once reaped, else -1 */
+	char out[4200]; /* where its stdout and stderr go */
+};
+void bg_start(struct bg *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether its output has @needle within @ms. */
+bool bg_wait_output(struct bg *b, const char *needle, int ms);
+/* -1 while it runs, else its exit status or 128 + signal. */
+int bg_poll(struct bg *b);
+/* Close its stdin, reap it: its exit status or 128 + signal; @out gets
+ * its output (malloc'd) when not NULL. */
+int bg_wait(struct bg *b, char **out);
+
 /* The result as a TAP diagnostic. */
 void show(const struct result *r);
 

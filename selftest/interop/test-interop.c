@@ -13,9 +13,12 @@
  * activation, every key working throughout, also in a session held open by
  * another process.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../apsim.h"
 #include "../run.h"
@@ -155,6 +158,69 @@ static bool no_operation_files(void)
 	return none;
 }
 
+/* Start reencipher and wait for its first PIN prompt. */
+static bool at_pin_prompt(struct bg *tool, const char *aes_hex)
+{
+	bg_start(tool, "pkcshsm_mk_change reencipher -a %02x.%04x -A %s", Q.card, Q.domain,
+		 aes_hex);
+	if (bg_wait_output(tool, "Enter the USER PIN for slot 0: ", 10000))
+		return true;
+	kill(tool->pid, SIGKILL);
+	bg_wait(tool, NULL);
+	return false;
+}
+
+/*
+ * Signals at the PIN prompt. The tool's SIGINT and SIGTERM handler does
+ * nothing but is installed without SA_RESTART, so either signal breaks
+ * the PIN's read: the tool ends as if the input had ended. SIGKILL (and so
+ * SIGHUP, not caught) leaves its operation file behind, which blocks every
+ * later change and which the tool's own cancel does not remove.
+ */
+static void signals_at_prompt(const char *aes_hex)
+{
+	struct result r;
+	struct bg tool;
+	char *out = NULL, id[16] = "";
+
+	if (!ok(at_pin_prompt(&tool, aes_hex), "reencipher waits at `Enter the USER PIN for slot 0: `"))
+		return;
+	kill(tool.pid, SIGTERM);
+	if (!ok(bg_wait(&tool, &out) == 1 && strstr(out, "Aborted by user."),
+		"SIGTERM at the PIN prompt ends it: `Aborted by user.`, exit 1"))
+		diag("exit %d, output:\n%s", tool.status, out);
+	free(out);
+	ok(no_operation_files(), "... and no operation is left in HSM_MK_CHANGE");
+
+	if (!ok(at_pin_prompt(&tool, aes_hex), "reencipher waits at the PIN prompt again"))
+		return;
+	kill(tool.pid, SIGKILL);
+	bg_wait(&tool, NULL);
+	r = in_root(NULL, "ls -A /var/lib/opencryptoki/HSM_MK_CHANGE");
+	sscanf(r.out, "%15s", id);
+	if (!ok(r.status == 0 && id[0], "SIGKILL there leaves its operation file (%s)", id))
+		show(&r);
+	free(r.out);
+	if (!id[0])
+		return;
+
+	r = in_root(USER_PIN "\n", "pkcshsm_mk_change reencipher -a %02x.%04x -A %s", Q.card,
+		    Q.domain, aes_hex);
+	if (!ok(r.status == 1 && strstr(r.out, "Intersecting master key operations are active"),
+		"the stale file blocks the next reencipher: `Intersecting master key operations "
+		"are active`"))
+		show(&r);
+	free(r.out);
+	r = in_root(USER_PIN "\n" USER_PIN "\n", "pkcshsm_mk_change cancel -i '%s'", id);
+	if (!ok(r.status == 1 && strstr(r.out, "is in a state where\nit can not be canceled"),
+		"the tool's own cancel refuses it: `... is in a state where it can not be "
+		"canceled`"))
+		show(&r);
+	free(r.out);
+	r = in_root(NULL, "rm -f /var/lib/opencryptoki/HSM_MK_CHANGE/*");
+	free(r.out);
+}
+
 /* What the real tool does where the shipped helper has guessed. */
 static void edges(struct apsim *hsm)
 {
@@ -182,6 +248,8 @@ static void edges(struct apsim *hsm)
 		show(&r);
 	free(r.out);
 	ok(no_operation_files(), "... and no operation is left in HSM_MK_CHANGE");
+
+	signals_at_prompt(hex);
 
 	/* A third slot whose token cannot load: EP11 needs IBM's libep11. */
 	slotd_stop();
