@@ -94,6 +94,21 @@ static void set_kw(unsigned char *dst, const char *word)
 	memcpy(dst, word, strnlen(word, KW));
 }
 
+static uint16_t get_be16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return be16toh(v);
+}
+
+static void put_be16(unsigned char *p, unsigned int v)
+{
+	uint16_t be = htobe16((uint16_t)v);
+
+	memcpy(p, &be, 2);
+}
+
 static int read_line(const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "re");
@@ -256,7 +271,7 @@ static int wrap(enum mk t, const uint8_t *vp, bool do_wrap, const uint8_t *in, i
  * the wrapped key at 16 (up to 40 bytes), its length in bits at 56. */
 static unsigned int aes_token_bits(const unsigned char *tok)
 {
-	return be16toh(*(const uint16_t *)(tok + 56));
+	return get_be16(tok + 56);
 }
 
 static bool aes_token_ok(const unsigned char *tok)
@@ -304,7 +319,7 @@ static int aes_token_wrap(unsigned char *tok, const uint8_t *vp, const uint8_t *
 	tok[4] = 0x04;
 	memcpy(tok + 8, vp, MKVP_LEN);
 	memcpy(tok + 16, blob, (size_t)n);
-	*(uint16_t *)(tok + 56) = htobe16((uint16_t)(keylen * 8));
+	put_be16(tok + 56, (unsigned int)keylen * 8);
 	return 0;
 }
 
@@ -473,7 +488,7 @@ API void CSNBKTB(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	memset(token, 0, AES_TOKEN_LEN);
 	token[0] = 0x01;
 	token[4] = 0x04;
-	*(uint16_t *)(token + 56) = htobe16((uint16_t)bits);
+	put_be16(token + 56, bits);
 	result(rc, reason, 0, 0);
 }
 
@@ -656,21 +671,6 @@ API void CSNBSAD(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 #define EC_HDR 8
 #define EC_PRIV_BLOB 26
 #define EC_MAX_TOKEN 512
-
-static uint16_t get_be16(const unsigned char *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return be16toh(v);
-}
-
-static void put_be16(unsigned char *p, unsigned int v)
-{
-	uint16_t be = htobe16((uint16_t)v);
-
-	memcpy(p, &be, 2);
-}
 
 static bool ec_curve_name(unsigned int type, unsigned int bits, char *name, size_t size)
 {
