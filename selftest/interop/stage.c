@@ -21,7 +21,7 @@
 #include "../tap.h"
 #include "stage.h"
 
-static char *work, *mnt;
+static char *work, *mnt, *tool;
 static pid_t slotd;
 
 /*
@@ -246,7 +246,8 @@ static void cleanup(void)
 	remove_tree(work);
 	free(work);
 	free(mnt);
-	work = mnt = NULL;
+	free(tool);
+	work = mnt = tool = NULL;
 }
 
 static pid_t slotd_pid(void)
@@ -352,9 +353,26 @@ void stage_setup(struct apsim *hsm, unsigned int domain)
 	work = make_tmpdir("interop");
 	atexit(cleanup);
 	mount_root(root, hsm);
-	setenv("MKAGENT_INTEROP_MNT", mnt, 1);
+	/*
+	 * The root's pkcshsm_mk_change for callers outside it, such as
+	 * mkagent-opencryptoki --tool: the path is written in, since that
+	 * helper gives the tool only PATH and LANG. The caller must be in this
+	 * test's mount namespace, as its children are.
+	 */
+	if (asprintf(&tool, "%s/pkcshsm_mk_change", work) < 0)
+		bail_out("out of memory");
+	write_text(tool, 0755,
+		   "#!/bin/sh\n"
+		   "# The real pkcshsm_mk_change in the root test-interop mounted.\n"
+		   "exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C \\\n"
+		   "\tchroot '%s' /usr/sbin/pkcshsm_mk_change \"$@\"\n", mnt);
 	stage_install("selftest/interop/libcsulcca.so", "/usr/lib/libcsulcca.so");
 	stage_install("selftest/interop/p11app", "/usr/local/bin/p11app");
+}
+
+const char *stage_tool(void)
+{
+	return tool;
 }
 
 void stage_write(const char *path_in_root, const char *fmt, ...)

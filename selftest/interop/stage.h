@@ -21,9 +21,11 @@ struct result {
 	char *out;  /* stdout and stderr together, malloc'd */
 };
 
-/* Mount the root for @hsm, whose default AP domain becomes @domain; sets
- * MKAGENT_INTEROP_MNT for selftest/interop/pkcshsm_mk_change. */
+/* Mount the root for @hsm, whose default AP domain becomes @domain. */
 void stage_setup(struct apsim *hsm, unsigned int domain);
+/* A script that runs the root's real pkcshsm_mk_change from outside it
+ * (for mkagent-opencryptoki --tool), for this test's mount namespace. */
+const char *stage_tool(void);
 /* Undo it now rather than at exit. */
 void stage_teardown(void);
 /* Write a file in the root (in the overlay). */

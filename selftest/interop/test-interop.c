@@ -369,14 +369,12 @@ int main(int argc, char **argv)
 	free(r.out);
 	{
 		/* The same from outside the root, as mkagent's helper will run it. */
-		char *const argv_list[] = { (char *)build_path("selftest/interop/pkcshsm_mk_change"),
-					    "list", "-i", id ? id : "-", NULL };
+		char *const argv_list[] = { (char *)stage_tool(), "list", "-i", id ? id : "-", NULL };
 		struct run_result rr;
 
 		run_argv(&rr, argv_list);
 		if (!ok(rr.status == 0 && strstr(rr.out, "Key objects have been re-enciphered"),
-			"selftest/interop/pkcshsm_mk_change runs the real tool in the root from "
-			"outside it"))
+			"stage_tool() runs the real tool in the root from outside it"))
 			diag("exit %d: %s%s", rr.status, rr.out, rr.err);
 		run_result_free(&rr);
 	}
