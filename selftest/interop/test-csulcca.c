@@ -256,7 +256,12 @@ int main(int argc, char **argv)
 
 	apsim_random_key(MK_CCA_AES, &k2);
 	vp_of(MK_CCA_AES, &k2, vp2);
-	apsim_load(hsm, Q, MK_CCA_AES, &k2);
+	apsim_load_part(hsm, Q, MK_CCA_AES, &k2);
+	stat_aes(&ns, &cs);
+	ok(ns == '2', "a first key part loaded in apsim: STATAES NEW partial (2)");
+	rc = reencipher("RTNMK   ", t2, &reason);
+	is_int(rc * 1000 + reason, 8048, "RTNMK with NEW partial: rc 8, reason 48");
+	apsim_commit(hsm, Q, MK_CCA_AES);
 	stat_aes(&ns, &cs);
 	ok(ns == '3' && icsb_aes(cur, new) == 0 && memcmp(new, vp2, 8) == 0,
 	   "a TKE load in apsim is seen at once: NEW full, with its pattern");
