@@ -335,6 +335,28 @@ int app_stop(struct app *a)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/*
+ * A test killed by a signal runs no atexit handler, and pkcsslotd, a
+ * daemon, would outlive it and keep its mount namespace alive: kill it
+ * first. The mounts go with the namespace; the test's directory stays.
+ */
+static void on_fatal_signal(int sig)
+{
+	if (slotd > 0)
+		kill(slotd, SIGKILL);
+	raise(sig);
+}
+
+static void catch_fatal_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV, SIGBUS };
+	struct sigaction sa = { .sa_handler = on_fatal_signal, .sa_flags = SA_RESETHAND };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
 void stage_setup(struct apsim *hsm, unsigned int domain)
 {
 	const char *root = getenv("MKAGENT_INTEROP_ROOT");
@@ -350,6 +372,7 @@ void stage_setup(struct apsim *hsm, unsigned int domain)
 	write_text(path, 0644, "%u\n", domain);
 	/* A program that ends before reading its input must not kill the test. */
 	signal(SIGPIPE, SIG_IGN);
+	catch_fatal_signals();
 	work = make_tmpdir("interop");
 	atexit(cleanup);
 	mount_root(root, hsm);
