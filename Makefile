@@ -3,6 +3,7 @@
 #   make          build agent/mkagent
 #   make check    install missing packages, build, run every test (prove)
 #   make demo     a full master key change on the simulated AP bus
+#   make interop  the real openCryptoki 3.23 (Debian trixie root) on apsim
 #   make deps     install the Debian packages the build and tests need
 #   make install  DESTDIR=... PREFIX=...
 
@@ -168,6 +169,38 @@ bench: need-deps
 	@$(MAKE) --no-print-directory tests selftest/bench/bench selftest/bench/stamp
 	@for s in $(BENCH_RUN); do ./selftest/bench/bench $$s || exit 1; done | tee selftest/bench/last-run.md
 
+# make interop: the real openCryptoki 3.23 from Debian trixie, in a root built
+# once by mmdebstrap and cached outside the clone (selftest/interop/README.md).
+INTEROP_PKGS := mmdebstrap libp11-kit-dev
+INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop
+
+interop-deps:
+	@missing=$$(for p in $(INTEROP_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
+
+interop-root: interop-deps
+	@selftest/interop/mkroot.sh
+
+# The simulated CCA adapter, built here: bookworm's glibc is older than
+# trixie's, so the library loads in the root.
+selftest/interop/libcsulcca.so: selftest/interop/csulcca.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
+
+# A PKCS#11 application for the root (pkcs11.h from p11-kit, nothing linked).
+selftest/interop/p11app: selftest/interop/p11app.c
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -I/usr/include/p11-kit-1 -o $@ $< -ldl
+
+selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/libmkagent.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(TEST_LIBS)
+
+# The programs that run in the trixie root.
+selftest/interop/test-interop: selftest/interop/stage.o
+
+interop: need-deps interop-deps
+	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so selftest/interop/p11app $(INTEROP_TESTS)
+	@root=$$(selftest/interop/mkroot.sh) && MKAGENT_INTEROP_ROOT=$$root prove -f $(INTEROP_TESTS)
+
 # make deb: the Debian package (debian/), checked by lintian; it lands in ../
 DEB_BUILD_PKGS := dpkg-dev debhelper lintian fakeroot
 deb: need-deps
@@ -254,9 +287,11 @@ clean:
 	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/paths.h
 	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
-		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS)
+		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
+		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
+		$(INTEROP_TESTS)
 
 FORCE:
-.PHONY: FORCE all tests deps need-deps check demo bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+.PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
--include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d)
+-include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d)
