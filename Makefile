@@ -185,11 +185,11 @@ interop-root: interop-deps
 # The simulated CCA adapter, built here: bookworm's glibc is older than
 # trixie's, so the library loads in the root.
 selftest/interop/libcsulcca.so: selftest/interop/csulcca.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
 
 # A PKCS#11 application for the root (pkcs11.h from p11-kit, nothing linked).
 selftest/interop/p11app: selftest/interop/p11app.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) -O2 -g -I/usr/include/p11-kit-1 -o $@ $< -ldl
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -I/usr/include/p11-kit-1 -o $@ $< -ldl
 
 selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/libmkagent.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(TEST_LIBS)
