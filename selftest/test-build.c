@@ -13,14 +13,16 @@
 
 static char *copy;
 
-/* make @args in the copy, without the flags of a make that runs the tests. */
+/* make @args in the copy, without the flags of a make that runs the tests
+ * (make passes its command line, SANITIZE=1 too, in the environment). */
 static int make(struct run_result *r, const char *args)
 {
 	char cmd[8192];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 
-	snprintf(cmd, sizeof(cmd), "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make %s 2>&1", copy,
-		 args);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE -u CFLAGS -u CPPFLAGS "
+		 "-u LDFLAGS make %s 2>&1", copy, args);
 	return run_argv(r, argv);
 }
 
