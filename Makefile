@@ -3,6 +3,7 @@
 #   make          build agent/mkagent
 #   make check    install missing packages, build, run every test (prove)
 #   make demo     a full master key change on the simulated AP bus
+#   make interop-lszcrypt  the real lszcrypt (s390x, qemu-user) on apsim
 #   make deps     install the Debian packages the build and tests need
 #   make install  DESTDIR=... PREFIX=...
 
@@ -186,6 +187,33 @@ memcheck: need-deps
 		valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 			./selftest/$$t >/dev/null || { echo "memcheck: $$t failed"; exit 1; }; \
 		echo "memcheck: $$t: no errors, no leaks"; done
+
+# make interop-lszcrypt: the real lszcrypt (Debian's s390-tools for s390x, run
+# by qemu-user) on apsim's AP bus, compared with mkagent status. Runs alone;
+# as root, for its packages and its sysroot cached outside the clone
+# (selftest/interop/README-lszcrypt.md).
+LSZCRYPT_PKGS := qemu-user-static binfmt-support
+
+interop-lszcrypt-deps:
+	@missing=$$(for p in $(LSZCRYPT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
+
+selftest/interop/test-lszcrypt: selftest/interop/test-lszcrypt.o selftest/libselftest.a \
+		agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
+
+interop-lszcrypt: need-deps interop-lszcrypt-deps
+	@$(MAKE) --no-print-directory agent/mkagent selftest/interop/test-lszcrypt
+	@sysroot=$$(selftest/interop/s390x-sysroot.sh) && \
+		MKAGENT_S390X_SYSROOT=$$sysroot prove -f selftest/interop/test-lszcrypt
+
+clean: clean-interop-lszcrypt
+clean-interop-lszcrypt:
+	rm -f selftest/interop/test-lszcrypt selftest/interop/test-lszcrypt.o selftest/interop/test-lszcrypt.d
+
+.PHONY: interop-lszcrypt interop-lszcrypt-deps clean-interop-lszcrypt
+-include $(wildcard selftest/interop/*.d)
 
 # make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang);
 # make -j6 fuzz runs the six side by side. The log of each is in selftest/fuzz/work/.
