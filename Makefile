@@ -190,7 +190,7 @@ memcheck: need-deps
 
 # make interop-lszcrypt: the real lszcrypt (Debian's s390-tools for s390x, run
 # by qemu-user) on apsim's AP bus, compared with mkagent status. Runs alone;
-# as root, for its packages and its sysroot cached outside the clone
+# root installs its packages, and its sysroot is cached outside the clone
 # (selftest/interop/README-lszcrypt.md).
 LSZCRYPT_PKGS := qemu-user-static binfmt-support
 
