@@ -39,18 +39,18 @@ struct want_queue {
 
 struct want_card {
 	unsigned int card;
-	const char *type, *mode, *hwtype, *functions;
+	const char *type, *hwtype, *functions;
 };
 
 /* ap_functions as apsim sets them (AP_FUNC_* in apsim.c), in lszcrypt's
  * letters S M C D A X N F R. */
 static const struct want_card CARDS[] = {
-	{ 0x01, "CEX8C", "CCA-Coproc", "14", "S--D--N--" },
-	{ 0x02, "CEX7P", "EP11-Coproc", "13", "-----XN--" },
-	{ 0x03, "CEX8A", "Accelerator", "14", "SM--A-N--" },
+	{ 0x01, "CEX8C", "14", "S--D--N--" },
+	{ 0x02, "CEX7P", "13", "-----XN--" },
+	{ 0x03, "CEX8A", "14", "SM--A-N--" },
 };
 
-static struct want_queue QUEUES[] = {
+static const struct want_queue QUEUES[] = {
 	{ { 0x01, 0x06 }, "online", 42, 1, 2, "cex4queue", "a CCA queue" },
 	{ { 0x01, 0x07 }, "offline", 3, 0, 0, "cex4queue", "an offline CCA queue" },
 	{ { 0x01, 0x08 }, "offline", 5, 0, 0, "cex4queue", "a check-stopped CCA queue" },
@@ -71,7 +71,7 @@ static void build_testbed(void)
 		if (apsim_add_card(sim, CARDS[i].card, CARDS[i].type) < 0)
 			bail_out("cannot add card %02x", CARDS[i].card);
 	for (size_t i = 0; i < NQUEUES; i++) {
-		struct want_queue *w = &QUEUES[i];
+		const struct want_queue *w = &QUEUES[i];
 
 		if (apsim_add_queue(sim, w->apqn) < 0)
 			bail_out("cannot add queue %02x.%04x", w->apqn.card, w->apqn.domain);
