@@ -3,7 +3,8 @@
 #   make          build agent/mkagent
 #   make check    install missing packages, build, run every test (prove)
 #   make demo     a full master key change on the simulated AP bus
-#   make interop  the real openCryptoki 3.23 (Debian trixie root) on apsim
+#   make interop  the real openCryptoki 3.23 (Debian trixie root) and the
+#                 real lszcrypt (s390x, qemu-user) on apsim
 #   make deps     install the Debian packages the build and tests need
 #   make install  DESTDIR=... PREFIX=...
 
@@ -197,7 +198,7 @@ selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/
 # The programs that run in the trixie root.
 selftest/interop/test-interop: selftest/interop/stage.o
 
-interop: need-deps interop-deps
+interop: need-deps interop-deps interop-lszcrypt
 	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so selftest/interop/p11app $(INTEROP_TESTS)
 	@root=$$(selftest/interop/mkroot.sh) && MKAGENT_INTEROP_ROOT=$$root prove -f $(INTEROP_TESTS)
 
@@ -219,6 +220,27 @@ memcheck: need-deps
 		valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=9 \
 			./selftest/$$t >/dev/null || { echo "memcheck: $$t failed"; exit 1; }; \
 		echo "memcheck: $$t: no errors, no leaks"; done
+
+# make interop-lszcrypt: the real lszcrypt (Debian's s390-tools for s390x, run
+# by qemu-user) on apsim's AP bus, compared with mkagent status. Runs alone;
+# root installs its packages, and its sysroot is cached outside the clone
+# (selftest/interop/README-lszcrypt.md).
+LSZCRYPT_PKGS := qemu-user-static binfmt-support
+
+interop-lszcrypt-deps:
+	@missing=$$(for p in $(LSZCRYPT_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || printf '%s ' $$p; done); \
+	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
+
+selftest/interop/test-lszcrypt: selftest/interop/test-lszcrypt.o selftest/libselftest.a \
+		agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
+
+interop-lszcrypt: need-deps interop-lszcrypt-deps
+	@$(MAKE) --no-print-directory agent/mkagent selftest/interop/test-lszcrypt
+	@sysroot=$$(selftest/interop/s390x-sysroot.sh) && \
+		MKAGENT_S390X_SYSROOT=$$sysroot prove -f selftest/interop/test-lszcrypt
+
 
 # make fuzz [FUZZ_SECONDS=N]: each libFuzzer target for N seconds (clang);
 # make -j6 fuzz runs the six side by side. The log of each is in selftest/fuzz/work/.
@@ -289,9 +311,10 @@ clean:
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
-		$(INTEROP_TESTS)
+		$(INTEROP_TESTS) selftest/interop/test-lszcrypt
 
 FORCE:
-.PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
+.PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root \
+	interop-lszcrypt interop-lszcrypt-deps bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
 -include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d)

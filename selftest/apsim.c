@@ -33,6 +33,12 @@ struct sim_queue {
 	struct apqn apqn;
 	bool online, config, chkstop;
 	const char *driver; /* "cex4queue", "vfio_ap" or NULL */
+	/* The kernel's dev_state past AP_DEV_STATE_UNINITIATED: set when the
+	 * queue is created or zcrypt binds it, cleared when a driver lets it
+	 * go (ap_queue_remove() in ap_queue.c); vfio_ap does not set it. */
+	bool initiated;
+	unsigned long long requests; /* total_request_count */
+	int requestq, pendingq;      /* requestq_count, pendingq_count */
 	struct sim_reg reg[MK_TYPE_COUNT][REG_COUNT];
 	int wd;
 	int reads;
@@ -44,6 +50,7 @@ struct sim_card {
 	int gen;
 	char mode;    /* 'A', 'C' or 'P' */
 	bool online, config, chkstop;
+	unsigned long long requests; /* total_request_count, ap_card.c */
 	struct sim_queue *queues[256];
 };
 
@@ -55,6 +62,9 @@ struct apsim {
 	int ifd;
 	unsigned long long complete_count;
 	long long last_uevent_us;
+	int ap_domain; /* -1 until the first queue */
+	/* domains with a queue, control domains without: bit 0x80 of byte 0 is domain 0 */
+	uint8_t usage[32], control_only[32];
 	struct sim_card cards[256];
 	struct sim_queue **by_wd; /* inotify watch -> queue */
 	size_t nwd;
@@ -291,10 +301,121 @@ static void update_mkvps(struct apsim *sim, const struct sim_queue *q)
 	umockdev_testbed_set_attribute(sim->tb, devpath, "mkvps", text);
 }
 
+/* ---- counters and bus attributes, printed as the kernel prints them ---- */
+
+static void set_attr(struct apsim *sim, const char *devpath, const char *name, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+
+static void set_attr(struct apsim *sim, const char *devpath, const char *name, const char *fmt,
+		     ...)
+{
+	char text[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	umockdev_testbed_set_attribute(sim->tb, devpath, name, text);
+}
+
+/*
+ * A queue's request_count ("%llu", or "-" while its dev_state is
+ * UNINITIATED), requestq_count and pendingq_count ("%d", 0 while
+ * UNINITIATED): ap_queue.c. A card's are the sums over its queues, never
+ * "-", and its request_count keeps what it counted ("%llu"): ap_card.c.
+ * Only @q (NULL: none) and its card are rewritten.
+ */
+static void update_counts(struct apsim *sim, unsigned int card, const struct sim_queue *q)
+{
+	struct sim_card *c = &sim->cards[card];
+	char devpath[128];
+	int reqq = 0, penq = 0;
+
+	if (q) {
+		queue_devpath(q->apqn, devpath, sizeof(devpath));
+		if (q->initiated)
+			set_attr(sim, devpath, "request_count", "%llu\n", q->requests);
+		else
+			set_attr(sim, devpath, "request_count", "-\n");
+		set_attr(sim, devpath, "requestq_count", "%d\n", q->initiated ? q->requestq : 0);
+		set_attr(sim, devpath, "pendingq_count", "%d\n", q->initiated ? q->pendingq : 0);
+	}
+	for (int d = 0; d < 256; d++) {
+		if (c->queues[d]) {
+			reqq += c->queues[d]->requestq;
+			penq += c->queues[d]->pendingq;
+		}
+	}
+	card_devpath(card, devpath, sizeof(devpath));
+	set_attr(sim, devpath, "request_count", "%llu\n", c->requests);
+	set_attr(sim, devpath, "requestq_count", "%d\n", reqq);
+	set_attr(sim, devpath, "pendingq_count", "%d\n", penq);
+}
+
+static void bus_attr(struct apsim *sim, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void bus_attr(struct apsim *sim, const char *name, const char *fmt, ...)
+{
+	char path[PATH_MAX], text[128];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "%s/bus/ap/%s", sim->sys, name);
+	write_file(path, text);
+}
+
+/* A domain mask as ap_bus.c prints the QCI's: "0x" and eight "%08x" words,
+ * domain 0 the leftmost bit. */
+static void mask_text(const uint8_t mask[32], char *out)
+{
+	out += sprintf(out, "0x");
+	for (int i = 0; i < 32; i++)
+		out += sprintf(out, "%02x", mask[i]);
+	sprintf(out, "\n");
+}
+
+/*
+ * The bus attributes lszcrypt -b and -d read (ap_bus.c): the default
+ * domain (ap_domain_show, "%d", -1 before one is chosen), the usage and
+ * control domain masks of the configuration (every domain with a queue is
+ * a usage and a control domain; apsim_set_control_domain() adds control
+ * domains without queues).
+ */
+static void update_bus(struct apsim *sim)
+{
+	uint8_t control[32];
+	char text[2 * 32 + 4];
+
+	for (int i = 0; i < 32; i++)
+		control[i] = sim->usage[i] | sim->control_only[i];
+	bus_attr(sim, "ap_domain", "%d\n", sim->ap_domain);
+	mask_text(sim->usage, text);
+	bus_attr(sim, "ap_usage_domain_mask", "%s", text);
+	mask_text(control, text);
+	bus_attr(sim, "ap_control_domain_mask", "%s", text);
+}
+
+static void set_usage_domain(struct apsim *sim, unsigned int domain)
+{
+	bool used = false;
+
+	for (int c = 0; c < 256 && !used; c++)
+		used = sim->cards[c].exists && sim->cards[c].queues[domain];
+	if (used)
+		sim->usage[domain / 8] |= (uint8_t)(0x80 >> (domain % 8));
+	else
+		sim->usage[domain / 8] &= (uint8_t)~(0x80 >> (domain % 8));
+	update_bus(sim);
+}
+
 static void update_queue_attrs(struct apsim *sim, const struct sim_queue *q)
 {
 	char devpath[128];
 
+	update_counts(sim, q->apqn.card, q);
 	queue_devpath(q->apqn, devpath, sizeof(devpath));
 	umockdev_testbed_set_attribute(sim->tb, devpath, "config", q->config ? "1" : "0");
 	umockdev_testbed_set_attribute(sim->tb, devpath, "chkstop", q->chkstop ? "1" : "0");
@@ -366,6 +487,16 @@ struct apsim *apsim_new(char **argv)
 		snprintf(path, sizeof(path), "%s/bus/ap/drivers/%s", sim->sys, *d);
 		mkdir(path, 0755);
 	}
+	/* What the kernel shows with adapter interrupts, in an LPAR (where
+	 * poll_high_timeout is 250000 ns), no poll thread, the default scan
+	 * time (AP_CONFIG_TIME) and a QCI with APXA and 256 domains: ap_bus.c. */
+	sim->ap_domain = -1;
+	bus_attr(sim, "ap_max_domain_id", "%d\n", 255);
+	bus_attr(sim, "ap_interrupts", "%d\n", 1);
+	bus_attr(sim, "config_time", "%d\n", 30);
+	bus_attr(sim, "poll_thread", "%d\n", 0);
+	bus_attr(sim, "poll_timeout", "%lu\n", 250000UL);
+	update_bus(sim);
 	snprintf(path, sizeof(path), "%s/module", sim->sys);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/hsm", sim->root);
@@ -425,7 +556,7 @@ int apsim_set_module(struct apsim *sim, const char *name, const char *state)
 int apsim_add_card(struct apsim *sim, unsigned int card, const char *type)
 {
 	struct sim_card *c;
-	char name[16], hw[8], funcs[16], devtype[8], modalias[16];
+	char name[16], hw[8], funcs[16], devtype[8], modalias[16], devpath[64];
 	unsigned int f = AP_FUNC_APXA;
 	int gen;
 	size_t len = strlen(type);
@@ -454,13 +585,13 @@ int apsim_add_card(struct apsim *sim, unsigned int card, const char *type)
 					   "online", "1", "config", "1", "chkstop", "0", "depth",
 					   "8", NULL, "DEVTYPE", "ap_card", "DEV_TYPE", devtype,
 					   "MODALIAS", modalias, "MODE", mode_word(c->mode), NULL));
-	if (c->mode != 'A') {
-		char devpath[64];
-
-		card_devpath(card, devpath, sizeof(devpath));
+	card_devpath(card, devpath, sizeof(devpath));
+	if (c->mode != 'A')
 		umockdev_testbed_set_attribute(sim->tb, devpath, "serialnr",
 					       c->mode == 'C' ? "93AADFK7" : "93AABEXB00000000");
-	}
+	umockdev_testbed_set_attribute_link(sim->tb, devpath, "driver",
+					    "../../../bus/ap/drivers/cex4card");
+	update_counts(sim, card, NULL);
 	card_uevent(sim, card, "bind", NULL);
 	return 0;
 }
@@ -492,14 +623,22 @@ int apsim_add_queue(struct apsim *sim, struct apqn a)
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	*q = (struct sim_queue){ .apqn = a, .online = true, .config = true, .wd = -1 };
+	/* created by the bus scan, usable: ap_queue_init_state() (ap_bus.c) */
+	*q = (struct sim_queue){ .apqn = a, .online = true, .config = true, .initiated = true,
+				 .wd = -1 };
 	init_registers(c, q);
 	c->queues[a.domain] = q;
 	snprintf(name, sizeof(name), "%02x.%04x", a.card, a.domain);
 	card_devpath(a.card, carddev, sizeof(carddev));
 	g_free(umockdev_testbed_add_device(sim->tb, "ap", name, carddev, "config", "1", "chkstop",
-					   "0", "request_count", "0", NULL, "DEVTYPE", "ap_queue",
-					   "MODE", mode_word(c->mode), NULL));
+					   "0", NULL, "DEVTYPE", "ap_queue", "MODE", mode_word(c->mode),
+					   NULL));
+	update_counts(sim, a.card, q);
+	/* The first domain with a usable queue becomes the default, which
+	 * stays (ap_select_domain() in ap_bus.c). */
+	if (sim->ap_domain < 0)
+		sim->ap_domain = a.domain;
+	set_usage_domain(sim, a.domain);
 	real_path(sim, carddev, name, dir, sizeof(dir));
 	q->wd = inotify_add_watch(sim->ifd, dir, IN_CLOSE_NOWRITE);
 	if (q->wd >= 0 && (size_t)q->wd >= sim->nwd) {
@@ -534,6 +673,11 @@ int apsim_bind(struct apsim *sim, struct apqn a, const char *driver)
 			unlink(path);
 		}
 		q->driver = NULL;
+		/* flushed, reset and UNINITIATED: ap_queue_prepare_remove(),
+		 * ap_queue_remove() */
+		q->initiated = false;
+		q->requestq = q->pendingq = 0;
+		update_counts(sim, a.card, q);
 		queue_uevent(sim, q, "unbind", NULL);
 	}
 	if (!driver)
@@ -541,6 +685,10 @@ int apsim_bind(struct apsim *sim, struct apqn a, const char *driver)
 	if (strcmp(driver, "cex4queue") != 0 && strcmp(driver, "vfio_ap") != 0)
 		return -EINVAL;
 	q->driver = strcmp(driver, "cex4queue") == 0 ? "cex4queue" : "vfio_ap";
+	/* zcrypt's probe initializes the queue, vfio_ap's does not
+	 * (zcrypt_cex4_queue_probe() in zcrypt_cex4.c) */
+	if (strcmp(q->driver, "cex4queue") == 0)
+		q->initiated = true;
 	snprintf(path, sizeof(path), "../../../../bus/ap/drivers/%s", q->driver);
 	umockdev_testbed_set_attribute_link(sim->tb, devpath, "driver", path);
 	update_queue_attrs(sim, q);
@@ -566,6 +714,8 @@ int apsim_remove_queue(struct apsim *sim, struct apqn a)
 	umockdev_testbed_remove_device(sim->tb, devpath);
 	sim->cards[a.card].queues[a.domain] = NULL;
 	free(q);
+	update_counts(sim, a.card, NULL);
+	set_usage_domain(sim, a.domain);
 	return 0;
 }
 
@@ -576,6 +726,8 @@ int apsim_set_online(struct apsim *sim, struct apqn a, bool on)
 	if (!q)
 		return -ENOENT;
 	q->online = on;
+	if (!on)
+		q->requestq = q->pendingq = 0; /* flushed: online_store() in zcrypt_queue.c */
 	update_queue_attrs(sim, q);
 	queue_uevent(sim, q, "change", on ? "ONLINE=1\n" : "ONLINE=0\n");
 	return 0;
@@ -605,6 +757,8 @@ int apsim_set_config(struct apsim *sim, struct apqn a, bool on)
 	if (!q)
 		return -ENOENT;
 	q->config = on;
+	if (!on)
+		q->requestq = q->pendingq = 0; /* flushed: ap_scan_domains() */
 	update_queue_attrs(sim, q);
 	queue_uevent(sim, q, "change", on ? "CONFIG=1\n" : "CONFIG=0\n");
 	return 0;
@@ -617,6 +771,8 @@ int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on)
 	if (!q)
 		return -ENOENT;
 	q->chkstop = on;
+	if (on)
+		q->requestq = q->pendingq = 0; /* flushed: ap_scan_domains() */
 	update_queue_attrs(sim, q);
 	return 0;
 }
@@ -642,6 +798,53 @@ void apsim_bindings_complete(struct apsim *sim)
 	snprintf(props, sizeof(props), "BINDINGS=complete\nCOMPLETECOUNT=%llu\n",
 		 ++sim->complete_count);
 	send_uevent(sim, "/sys/devices/ap", "change", props, "");
+}
+
+int apsim_add_requests(struct apsim *sim, struct apqn a, unsigned int n)
+{
+	struct sim_queue *q = find_queue(sim, a);
+
+	if (!q)
+		return -ENOENT;
+	q->requests += n;
+	sim->cards[a.card].requests += n;
+	update_counts(sim, a.card, q);
+	return 0;
+}
+
+int apsim_set_queued(struct apsim *sim, struct apqn a, int requestq, int pendingq)
+{
+	struct sim_queue *q = find_queue(sim, a);
+
+	if (!q)
+		return -ENOENT;
+	if (requestq < 0 || pendingq < 0)
+		return -EINVAL;
+	q->requestq = requestq;
+	q->pendingq = pendingq;
+	update_counts(sim, a.card, q);
+	return 0;
+}
+
+int apsim_set_ap_domain(struct apsim *sim, unsigned int domain)
+{
+	if (domain > 0xff)
+		return -EINVAL;
+	sim->ap_domain = (int)domain;
+	update_bus(sim);
+	return 0;
+}
+
+int apsim_set_control_domain(struct apsim *sim, unsigned int domain, bool on)
+{
+	if (domain > 0xff)
+		return -EINVAL;
+	if (on)
+		sim->control_only[domain / 8] |= (uint8_t)(0x80 >> (domain % 8));
+	else
+		sim->control_only[domain / 8] &= (uint8_t)~(0x80 >> (domain % 8));
+	update_bus(sim);
+	return 0;
 }
 
 /* ---- keys and the TKE ---- */

@@ -59,6 +59,22 @@ int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
 /* The root device's `change` with BINDINGS=complete and its count. */
 void apsim_bindings_complete(struct apsim *sim);
+
+/*
+ * What lszcrypt shows beside the registers. Requests done by @a: its
+ * request_count and its card's grow by @n. Requests waiting in the queue
+ * (requestq_count) and sent to the HSM (pendingq_count); a queue taken
+ * offline, check-stopped, deconfigured or let go by its driver drops
+ * them, as the kernel flushes it.
+ */
+int apsim_add_requests(struct apsim *sim, struct apqn a, unsigned int n);
+int apsim_set_queued(struct apsim *sim, struct apqn a, int requestq, int pendingq);
+/* /sys/bus/ap/ap_domain: the first queue's domain unless set (an
+ * administrator's `echo N >`, or the kernel's domain= parameter). */
+int apsim_set_ap_domain(struct apsim *sim, unsigned int domain);
+/* A control domain without a queue (ap_control_domain_mask); every domain
+ * with a queue is a usage and a control domain. */
+int apsim_set_control_domain(struct apsim *sim, unsigned int domain, bool on);
 /*
  * A module's /sys/module/NAME/initstate: "live", "coming", "going", or
  * NULL for a module that is not there. Every module starts "live". libkmod

@@ -249,6 +249,98 @@ static void accel_and_reads(void)
 	is_int(apsim_mkvps_reads(sim, Q(0x0f, 0x01)), -ENOENT, "no count for a queue that does not exist");
 }
 
+static const char *slurp_bus(const char *name)
+{
+	static char buf[256];
+	char path[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/sys/bus/ap/%s", apsim_root(sim), name);
+	f = fopen(path, "r");
+	if (!f)
+		return "(none)";
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static const char *link_target(const char *rel)
+{
+	static char buf[4096];
+	char path[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/sys/devices/ap/%s", apsim_root(sim), rel);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return "(none)";
+	buf[n] = '\0';
+	return buf;
+}
+
+/* What lszcrypt reads beside the registers, as ap_card.c, ap_queue.c and
+ * ap_bus.c print it. */
+static void lszcrypt_attributes(void)
+{
+	struct apqn a = Q(0x0d, 0x01), b = Q(0x0d, 0x02);
+	char want[80];
+
+	apsim_add_card(sim, 0x0d, "CEX8C");
+	apsim_add_queue(sim, a);
+	apsim_add_queue(sim, b);
+	is_string(link_target("card0d/driver"), "../../../bus/ap/drivers/cex4card",
+		  "a card's driver link names cex4card");
+	is_string(link_target("card0d/0d.0001/driver"), "../../../../bus/ap/drivers/cex4queue",
+		  "a queue's names cex4queue");
+	is_string(slurp("card0d/0d.0001/request_count"), "0\n", "a new queue has done no request");
+	is_string(slurp("card0d/request_count"), "0\n", "nor has its card");
+	apsim_add_requests(sim, a, 5);
+	apsim_add_requests(sim, b, 7);
+	is_string(slurp("card0d/0d.0001/request_count"), "5\n", "a queue counts its requests");
+	is_string(slurp("card0d/request_count"), "12\n", "its card counts its queues' requests");
+	apsim_set_queued(sim, a, 2, 3);
+	apsim_set_queued(sim, b, 1, 0);
+	is_string(slurp("card0d/0d.0001/requestq_count"), "2\n", "a queue's requestq_count");
+	is_string(slurp("card0d/0d.0001/pendingq_count"), "3\n", "a queue's pendingq_count");
+	is_string(slurp("card0d/requestq_count"), "3\n", "a card's requestq_count sums its queues'");
+	is_string(slurp("card0d/pendingq_count"), "3\n", "so does its pendingq_count");
+	apsim_set_chkstop(sim, b, true);
+	is_string(slurp("card0d/requestq_count"), "2\n", "a check-stopped queue is flushed");
+	is_string(slurp("card0d/0d.0002/request_count"), "7\n", "and keeps its count");
+	apsim_bind(sim, a, "vfio_ap");
+	is_string(slurp("card0d/0d.0001/request_count"), "-\n",
+		  "a queue zcrypt let go is uninitiated: request_count is -");
+	is_string(slurp("card0d/0d.0001/pendingq_count"), "0\n", "and nothing is queued");
+	is_string(slurp("card0d/request_count"), "12\n", "the card keeps its count");
+	apsim_bind(sim, a, "cex4queue");
+	is_string(slurp("card0d/0d.0001/request_count"), "5\n", "bound to zcrypt again, the count is back");
+	is_int(apsim_add_requests(sim, Q(0x0d, 0x09), 1), -ENOENT, "no requests on a queue that does not exist");
+	is_int(apsim_set_queued(sim, a, -1, 0), -EINVAL, "nor negative queue lengths");
+
+	is_string(slurp_bus("ap_domain"), "51\n", "ap_domain is the first queue's domain");
+	is_string(slurp_bus("ap_max_domain_id"), "255\n", "ap_max_domain_id");
+	is_string(slurp_bus("config_time"), "30\n", "config_time");
+	is_string(slurp_bus("poll_thread"), "0\n", "poll_thread");
+	is_string(slurp_bus("poll_timeout"), "250000\n", "poll_timeout");
+	is_string(slurp_bus("ap_interrupts"), "1\n", "ap_interrupts");
+	/* domains 1, 2 and 51 have queues */
+	snprintf(want, sizeof(want), "0x60%010d10%050d\n", 0, 0);
+	is_string(slurp_bus("ap_usage_domain_mask"), want, "the usage domain mask: domain 0 leftmost");
+	is_string(slurp_bus("ap_control_domain_mask"), want, "usage domains are control domains");
+	apsim_set_control_domain(sim, 0, true);
+	snprintf(want, sizeof(want), "0xe0%010d10%050d\n", 0, 0);
+	is_string(slurp_bus("ap_control_domain_mask"), want, "a control domain without a queue");
+	apsim_set_control_domain(sim, 0, false);
+	apsim_set_ap_domain(sim, 2);
+	is_string(slurp_bus("ap_domain"), "2\n", "ap_domain set");
+	is_int(apsim_set_ap_domain(sim, 256), -EINVAL, "a domain past 255 is refused");
+	apsim_remove_queue(sim, b);
+	snprintf(want, sizeof(want), "0x40%010d10%050d\n", 0, 0);
+	is_string(slurp_bus("ap_usage_domain_mask"), want, "a removed queue's domain leaves the mask");
+}
+
 int main(int argc, char **argv)
 {
 	struct udev *udev;
@@ -265,6 +357,9 @@ int main(int argc, char **argv)
 	cca();
 	ep11();
 	accel_and_reads();
+	/* no more uevents are read: the monitor's buffer would fill */
+	mon = udev_monitor_unref(mon);
+	lszcrypt_attributes();
 
 	udev_monitor_unref(mon);
 	udev_unref(udev);
