@@ -330,8 +330,18 @@ static void cca_change(void)
 	wd = work;
 	ok(strstr(output, "notice: no zkey key") != NULL, "... with a notice");
 
-	/* LUKS2 volumes */
+	/* LUKS2 volumes; one staged before this operation (by hand, its passphrase on stdin) */
+	path_of(p, sizeof(p), "%s/calls", zdir);
+	{
+		char cmd[9000];
+
+		snprintf(cmd, sizeof(cmd), "echo c2-passphrase | %s reencipher /dev/dasdc2 --staged >/dev/null", bin_zcs);
+		is_int(system(cmd), 0, "a volume staged before the operation");
+		unlink(p);
+	}
 	is_int(ZCS(CCA_APQNS, "cca-aes cca-apka", "reencipher", "skip"), 0, "zkey-cryptsetup reencipher: done");
+	ok(strstr(output, "(yes implied because '--batch-mode'") != NULL,
+	   "the volume staged before the operation is staged again, --batch-mode answering [y/N]");
 	ok(exists("%s/volumes/%s.renc", "_dev_dasdc1") && exists("%s/volumes/%s.renc", "_dev_dasdc2"),
 	   "both volumes of the key are staged, the second from a continuation line of zkey list");
 	is_string(asked, "luks:dasdc1 luks:dasdc2 ", "their passphrases are asked over fd 3, one label per volume");
@@ -382,6 +392,33 @@ static void cca_change(void)
 	ok(under("kms/identity.skey", CCA[2]) && under("kms/wrapping.skey", CCA[2]),
 	   "the plugin's keys are under the new master key, nothing lost");
 	ok(!pass_leaked(), "still no passphrase in argv, environment or a file");
+}
+
+/* A CCA AES key activated before any consumer re-enciphered: recover, twice. */
+static void cca_early(void)
+{
+	struct apsim_key aes;
+
+	apsim_random_key(MK_CCA_AES, &aes);
+	load_all(CCA, 3, MK_CCA_AES, &aes);
+	activate_all(CCA, 3, MK_CCA_AES);
+	for (int i = 0; i < 2; i++) {
+		is_int(ZKEY(CCA_APQNS, "cca-aes", "recover", "include"), 0, "CCA early, zkey recover run %d: done", i + 1);
+		ok(strstr(output, i ? "key 'vols': under the CURRENT master key"
+				    : "key 'vols': recovered, re-enciphered from the OLD to the CURRENT master key"),
+		   "... %s", i ? "the rerun finds it recovered" : "from OLD");
+		is_int(ZCS(CCA_APQNS, "cca-aes", "recover", "include"), 0,
+		       "CCA early, zkey-cryptsetup recover run %d: done", i + 1);
+		ok(strstr(output, i ? "volume /dev/dasdc1: its volume key is under the CURRENT master key"
+				    : "volume /dev/dasdc1: recover done"),
+		   "... %s", i ? "the rerun finds it recovered" : "in place from OLD");
+		is_int(KMIP(CCA_APQNS, "cca-aes", "recover"), 0, "CCA early, zkey-kmip recover run %d: done", i + 1);
+		ok(strstr(output, "no cca-apka or ep11 master key") != NULL, "... its keys are not of an AES change");
+	}
+	ok(under("repo/vols.skey", CCA[1]) && under("repo/plain.skey", CCA[1]) && under("repo/noapqn.skey", CCA[1]) &&
+		   under("volumes/_dev_dasdc1.skey", CCA[1]) && under("volumes/_dev_dasdc2.skey", CCA[1]) &&
+		   under("volumes/_dev_dasde1.skey", CCA[1]),
+	   "CCA early: every key and volume key recovered under the new CURRENT key, nothing lost");
 }
 
 /* EP11 activated before every consumer re-enciphered: no OLD register. */
@@ -444,6 +481,7 @@ int main(int argc, char **argv)
 	setup();
 	simulator();
 	cca_change();
+	cca_early();
 	ep11_early();
 	apsim_free(sim);
 	return done_testing();
