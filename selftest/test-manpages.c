@@ -50,7 +50,7 @@ static void options_documented(const char *what, const char *help, const char *m
 		p += n;
 		if (n == 2)
 			continue;
-		ok(strstr(man, opt) != NULL, "%s: %s is in mkagent(8)", what, opt);
+		ok(strstr(man, opt) != NULL, "%s: %s is documented", what, opt);
 	}
 }
 
@@ -74,6 +74,40 @@ static void conf_keys_documented(void)
 		ok(found, "mkagent.conf(5) shows %s = ...", key);
 	}
 	free(conf);
+	free(page);
+}
+
+/* Every option of a helper's synopsis (its second line) and of a shipped
+ * profile's exec lines is in mkagent-helpers(7): the settings an
+ * administrator gives a helper are documented. */
+static void helper_settings_documented(void)
+{
+	static const char *const files[] = { "helpers/mkagent-zkey", "helpers/mkagent-zkey-cryptsetup",
+					     "helpers/mkagent-zkey-kmip", "profiles/zkey.profile",
+					     "profiles/zkey-kmip.profile", "profiles/zkey-cryptsetup.profile",
+					     "profiles/opencryptoki.profile" };
+	char *page = page_text("man/mkagent-helpers.7");
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *text = read_text(build_path(files[i])), *line = text;
+		bool helper = strncmp(files[i], "helpers/", 8) == 0;
+
+		for (int n = 1; line && *line; n++) {
+			char *end = strchr(line, '\n');
+
+			if (end)
+				*end = '\0';
+			if ((helper && n == 2) || (!helper && !strncmp(line, "exec = ", 7))) {
+				char what[128];
+
+				snprintf(what, sizeof(what), "mkagent-helpers(7), %s", files[i]);
+				options_documented(what, line, page);
+			}
+			line = end ? end + 1 : NULL;
+		}
+		free(text);
+	}
+	ok(strstr(page, "luks:dasdc1") != NULL, "mkagent-helpers(7) gives the PIN label of a LUKS2 volume");
 	free(page);
 }
 
@@ -123,6 +157,7 @@ int main(void)
 		run_result_free(&r);
 	}
 	conf_keys_documented();
+	helper_settings_documented();
 	readme_shows_plan();
 	return done_testing();
 }
