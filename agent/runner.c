@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -155,7 +156,8 @@ static int move_fd(int fd, int to)
  * descriptor, in its own process group, in its work directory, with default
  * signal handling. Why it could not run goes to @report, as an errno.
  */
-static _Noreturn void child(const struct run_spec *s, int out, int err, int pin, int report)
+static _Noreturn void child(const struct run_spec *s, int out, int err, int pin, int report,
+			    pid_t parent)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	int base = s->pin_channel ? 4 : 3, prog = s->exec_fd, null, code;
@@ -177,6 +179,10 @@ static _Noreturn void child(const struct run_spec *s, int out, int err, int pin,
 	if (report < 0 || prog < 0)
 		goto fail;
 	closefrom(base + 2);
+	/* I9: whoever started it holds the operation's lock; should it die
+	 * without reaping (SIGKILL), the helper is told to end */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		goto fail;
 	if (setpgid(0, 0) < 0 || chdir(s->workdir ? s->workdir : "/") < 0)
 		goto fail;
 	for (int sig = 1; sig < NSIG; sig++)
@@ -201,6 +207,7 @@ static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_
 {
 	int report[2], code = 0;
 	sigset_t all, old;
+	pid_t parent;
 	ssize_t n;
 
 	if (pipe2(report, O_CLOEXEC) < 0)
@@ -208,9 +215,10 @@ static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_
 	/* no handler of ours runs in the child before exec resets it */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
+	parent = getpid();
 	*pid = fork();
 	if (*pid == 0)
-		child(s, out, err, pin, report[1]);
+		child(s, out, err, pin, report[1], parent);
 	code = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(report[1]);

@@ -221,6 +221,43 @@ static void interrupted_at_terminal(bool hangup)
 	free(id);
 }
 
+/* SIGKILL cannot be caught: the helper is told to end by the kernel
+ * (PR_SET_PDEATHSIG), so it does not run on without the lock. */
+static void killed_outright(void)
+{
+	char log[4200], path[4200], *text, *id;
+	pid_t mkpid, helper;
+	bool gone = false;
+
+	path_in(path, sizeof(path), "meek");
+	write_text(path, 0755, "#!/bin/sh\nd=%s\n[ \"$1\" = reencipher ] || exit 0\n"
+			       "echo $$ > \"$d/meek.pid\"\n"
+			       "while [ ! -e \"$d/go\" ]; do sleep 0.1; done\n", dir);
+	write_profile("meek", "cca-apka", false, path, NULL);
+	id = plan_apka("meek");
+	path_in(log, sizeof(log), "mk.log");
+	mkpid = start_mk(log, "reencipher", "-i", id, NULL);
+	if (!ok(wait_for("meek.pid", 10000), "SIGKILL: reencipher -i has started its helper"))
+		return;
+	path_in(path, sizeof(path), "meek.pid");
+	text = read_text(path);
+	helper = text ? atoi(text) : 0;
+	free(text);
+	kill(mkpid, SIGKILL);
+	wait_exit(mkpid);
+	for (int t = 0; t < 5000 && !gone; t += 50) {
+		gone = helper > 0 && kill(helper, 0) < 0 && errno == ESRCH;
+		sleep_ms(50);
+	}
+	ok(gone, "  the command killed outright: its helper ends too");
+	unlink(path);
+	close_op(id);
+	is_string(op_field(id, "state"), "canceled", "  and the operation can still be closed");
+	path_in(path, sizeof(path), "meek.pid");
+	unlink(path);
+	free(id);
+}
+
 static void empty_state_dir(void)
 {
 	struct run_result r;
@@ -381,6 +418,7 @@ int main(int argc, char **argv)
 	interrupted_step(SIGINT);
 	interrupted_at_terminal(false);
 	interrupted_at_terminal(true);
+	killed_outright();
 	never_closable();
 	force_cancel();
 	progress_shown();
