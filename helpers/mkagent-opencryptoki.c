@@ -88,6 +88,7 @@ static struct run {
 	long pin_slot;      /* the slot of the last PIN prompt */
 	char created[16];   /* "Master key change operation 'ID' created." */
 	char last[LINE_MAX_];
+	int status;         /* the tool's exit status */
 	char *text;         /* the whole transcript, lines joined by \n */
 	size_t len;
 } run;
@@ -366,7 +367,8 @@ static int run_tool(char **argv)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	fflush(stdout);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return run.status;
 }
 
 static bool kept(const char *path, char *id, size_t size)
@@ -504,6 +506,22 @@ static enum found find_ours(char *id, size_t size)
 	return GONE;
 }
 
+/* list could not say whether the operation is there: not 'gone'. */
+static int cannot_tell(const char *what)
+{
+	if (run.status == 127) {
+		fprintf(stderr, "%s\n", run.last[0] ? run.last : "cannot run pkcshsm_mk_change");
+		return 1;
+	}
+	if (tool_unavailable())
+		fprintf(stderr, "pkcshsm_mk_change cannot %s now (pkcsslotd down?): %s; try again "
+			"later\n", what, run.last);
+	else
+		fprintf(stderr, "pkcshsm_mk_change list cannot tell whether the operation is there: "
+			"%s; try again later\n", run.last);
+	return EXIT_LATER;
+}
+
 /* The last thing to say about a failed run, on stderr: mkagent's reason. */
 static int failed(const char *what)
 {
@@ -563,10 +581,13 @@ static int reencipher(void)
 	else if (access(none_path, F_OK) == 0) {
 		printf("no openCryptoki token is affected by this change: nothing to re-encipher\n");
 		return 0;
-	} else
-		f = find_ours(id, sizeof(id)) == FOUND ? list_one(id, state, sizeof(state)) : GONE;
+	} else {
+		f = find_ours(id, sizeof(id));
+		if (f == FOUND)
+			f = list_one(id, state, sizeof(state));
+	}
 	if (f == UNKNOWN)
-		return failed("list its operations");
+		return cannot_tell("re-encipher");
 	if (f == FOUND) {
 		if (!strcmp(state, STATE_REENCIPHERED)) {
 			keep(id_path, id);
@@ -611,7 +632,7 @@ static int finish(const char *cmd)
 		}
 		f = find_ours(id, sizeof(id));
 		if (f == UNKNOWN)
-			return failed("list its operations");
+			return cannot_tell(cmd);
 		if (f == GONE) {
 			if (cancel) {
 				printf("nothing was re-enciphered: nothing to cancel\n");
@@ -625,7 +646,7 @@ static int finish(const char *cmd)
 	}
 	f = list_one(id, state, sizeof(state));
 	if (f == UNKNOWN)
-		return failed(cancel ? "cancel" : "finalize");
+		return cannot_tell(cmd);
 	if (f == GONE) {
 		printf("pkcshsm_mk_change operation %s is already %s\n", id, done);
 		return 0;
@@ -705,12 +726,11 @@ int main(int argc, char **argv)
 	/* keep fd 3 taken, so that no pty or file of ours ever becomes fd 3 */
 	if (fcntl(3, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != 3)
 		return 1;
+	if (strcmp(phase, "reencipher") && strcmp(phase, "finalize") && strcmp(phase, "cancel")) {
+		fprintf(stderr, "mkagent-opencryptoki: no %s phase\n", phase);
+		return 2;
+	}
 	snprintf(id_path, sizeof(id_path), "%s/pkcshsm_mk_change.id", env("MKAGENT_WORK_DIR"));
 	snprintf(none_path, sizeof(none_path), "%s/pkcshsm_mk_change.no-token", env("MKAGENT_WORK_DIR"));
-	if (!strcmp(phase, "reencipher"))
-		return reencipher();
-	if (!strcmp(phase, "finalize") || !strcmp(phase, "cancel"))
-		return finish(phase);
-	fprintf(stderr, "mkagent-opencryptoki: no %s phase\n", phase);
-	return 2;
+	return !strcmp(phase, "reencipher") ? reencipher() : finish(phase);
 }
