@@ -110,11 +110,11 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+selftest/demo selftest/simkeys selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
 		$(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
+TOOL_SIMS := selftest/tools/zkey
 
 # test-eio's failing disk, preloaded into the agent and its helpers: built
 # without the sanitizers, which a preloaded library cannot carry.
