@@ -561,6 +561,12 @@ static int failed(const char *what)
 			"later\n", what, run.last);
 		return EXIT_LATER;
 	}
+	if (has("At least one token failed to perform the key re-encryption")) {
+		/* the tool canceled and removed its operation; the reason is in syslog */
+		fprintf(stderr, "a token failed to re-encipher its keys (NEW register changed, or "
+			"activated early?); the tool canceled its operation, see syslog\n");
+		return 1;
+	}
 	if (stopping) {
 		fprintf(stderr, "the phase was stopped: %s\n", run.last);
 		return EXIT_LATER;
