@@ -43,7 +43,7 @@ static const struct token {
 #define NTOKENS (sizeof(TOKENS) / sizeof(TOKENS[0]))
 
 static const struct apqn Q = { .card = 0x01, .domain = 0x06 };
-static char pins[4200], agent_log[4200], helper[4200];
+static char pins[4200], agent_log[4200], helper[4200], pin_file[4200], conf[4400];
 static pid_t agent;
 
 static void configure(bool third_slot)
@@ -385,6 +385,188 @@ static void slot_without_token(void)
 	free(id);
 }
 
+
+/* The PIN helper of mkagent.conf: mkagent-pin-file, after @delay_s. */
+static void use_pin_helper(int delay_s)
+{
+	char slow[4400];
+
+	snprintf(slow, sizeof(slow), "%s/slow-pin-file", tmp);
+	write_text(slow, 0755, "#!/bin/sh\nsleep %d\nexec %s --dir '%s' \"$@\"\n", delay_s, pin_file,
+		   pins);
+	if (delay_s)
+		write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
+			   "[pin]\nhelper = %s\n", slow);
+	else
+		write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
+			   "[pin]\nhelper = %s --dir %s\n", pin_file, pins);
+}
+
+/* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
+static int pids_named(const char *comm, pid_t *out, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char path[300], *text;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		text = read_text(path);
+		if (text && !strncmp(text, comm, 15) && text[strcspn(text, "\n")] == '\n' &&
+		    strcspn(text, "\n") == (strlen(comm) < 15 ? strlen(comm) : 15) && n < max)
+			out[n++] = (pid_t)atoi(de->d_name);
+		free(text);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Wait until no process of that name is left; false after @ms. */
+static bool none_named(const char *comm, int ms)
+{
+	pid_t p[8];
+
+	for (int waited = 0; waited <= ms; waited += 50) {
+		if (!pids_named(comm, p, 8))
+			return true;
+		sleep_ms(50);
+	}
+	return false;
+}
+
+/* Wait until the helper of @id is at the tool's first PIN prompt. */
+static bool at_prompt(const char *id)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "operation %s: opencryptoki reencipher: Enter the USER PIN "
+		 "for slot 0: ", id);
+	for (int i = 0; i < 1200 && !log_has(needle); i++)
+		sleep_ms(50);
+	return log_has(needle);
+}
+
+/* No operation of the tool is in a state it cannot go on from. */
+static bool none_stale(void)
+{
+	struct result r = in_root(NULL, "pkcshsm_mk_change list");
+	bool good = r.status == 0 && !strstr(r.out, "State:       Initial") &&
+		    !strstr(r.out, "Re-enciphering of key objects ongoing") &&
+		    !strstr(r.out, "State:       Finalizing\n") && !strstr(r.out, "Canceling");
+
+	if (!good)
+		show(&r);
+	free(r.out);
+	return good;
+}
+
+/* (f) kill -9 of the helper at the PIN prompt, where the tool's
+ * operation file exists and the tool has not logged in. */
+static void helper_killed(void)
+{
+	pid_t p[4];
+	char *id;
+	struct run_result r;
+
+	use_pin_helper(3);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	id = change(MK_CCA_AES, MK_CCA_AES, true);
+	if (!ok(at_prompt(id), "helper killed: the tool waits at its PIN prompt"))
+		return;
+	is_int(tool_ops(), 1, "helper killed: the tool's operation file exists at the prompt");
+	if (!ok(pids_named("mkagent-opencryptoki", p, 4) == 1, "helper killed: one helper runs"))
+		return;
+	kill(p[0], SIGKILL);
+	ok(none_named("pkcshsm_mk_change", 15000),
+	   "helper killed: the tool, its pty closed, ends by itself (it ignores SIGHUP here)");
+	is_int(tool_ops(), 0, "helper killed with kill -9: the tool's operation is not left stale");
+	for (int i = 0; i < 200 && streq(op_field(id, "state"), "reenciphering"); i++)
+		sleep_ms(50);
+	diag("after the kill the operation is '%s': %s", op_field(id, "state"), op_field(id, "reason"));
+	use_pin_helper(0);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	if (streq(op_field(id, "state"), "error")) {
+		mk(&r, "reencipher", "-i", id, NULL);
+		if (!ok(r.status == 0, "helper killed: a person runs the phase again (mkagent reencipher -i)"))
+			diag("%s%s", r.out, r.err);
+		run_result_free(&r);
+	}
+	ok(wait_state(id, "reenciphered", 60000, NULL), "helper killed: the phase run again completes");
+	activate(MK_CCA_AES, MK_CCA_AES);
+	ok(wait_state(id, "finalized", 60000, NULL), "helper killed: and the change is finalized");
+	is_int(tool_ops(), 0, "helper killed: the tool holds no operation at the end");
+	keys_work("after the change whose helper was killed", true);
+	free(id);
+}
+
+/* (f) kill -9 of the agent while its helper waits for a PIN. */
+static void agent_killed(void)
+{
+	char *id;
+
+	use_pin_helper(3);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	id = change(MK_CCA_AES, MK_CCA_APKA, true);
+	if (!ok(at_prompt(id), "agent killed: the tool waits at its PIN prompt"))
+		return;
+	agent_stop(agent, SIGKILL);
+	ok(none_named("pkcshsm_mk_change", 20000) && none_named("mkagent-opencryptoki", 20000),
+	   "agent killed with kill -9: its worker ends the helper, the helper ends the tool");
+	ok(none_stale(), "agent killed: no operation of the tool is left stale");
+	use_pin_helper(0);
+	start_agent();
+	ok(wait_state(id, "reenciphered", 60000, NULL),
+	   "agent killed: after a restart the phase is run again and completes");
+	is_int(tool_ops(), 1, "agent killed: the tool holds one operation");
+	activate(MK_CCA_AES, MK_CCA_APKA);
+	ok(wait_state(id, "finalized", 60000, NULL), "agent killed: and the change is finalized");
+	is_int(tool_ops(), 0, "agent killed: the tool holds no operation at the end");
+	keys_work("after the change whose agent was killed", true);
+	free(id);
+}
+
+/* (f) the new key activated while the tool waits at its PIN prompt. */
+static void early_activation(void)
+{
+	struct run_result r;
+	char *id;
+
+	use_pin_helper(3);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	id = change(MK_CCA_AES, MK_CCA_AES, true);
+	if (!ok(at_prompt(id), "early activation: the tool waits at its PIN prompt"))
+		return;
+	activate(MK_CCA_AES, MK_CCA_AES);
+	ok(wait_state(id, "error", 30000, NULL), "early activation: the operation is in error");
+	/* the agent reads the registers while it waits on the HSM, not during a
+	 * phase: whichever it sees first, the activation or the phase failing */
+	ok(!strncmp(op_field(id, "reason"), "activated-early", 15) ||
+		   strstr(op_field(id, "reason"), "a token failed to re-encipher its keys (NEW register "
+						  "changed, or activated early?)"),
+	   "early activation: one clear reason: %s", op_field(id, "reason"));
+	ok(none_named("pkcshsm_mk_change", 30000) && none_named("mkagent-opencryptoki", 30000),
+	   "early activation: the helper and the tool end");
+	ok(none_stale(), "early activation: no operation of the tool is left stale");
+	diag("the tool's operations after the early activation: %d", tool_ops());
+	keys_work("after the early activation (the adapter takes keys under OLD)", false);
+	mk(&r, "cancel", "--force", "-i", id, NULL);
+	is_int(r.status, 0, "early activation: the operation is closed by cancel --force");
+	run_result_free(&r);
+	use_pin_helper(0);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	free(id);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -394,12 +576,14 @@ static const struct {
 	{ "bad_pins", bad_pins },
 	{ "slotd_down_at_finalize", slotd_down_at_finalize },
 	{ "slot_without_token", slot_without_token },
+	{ "helper_killed", helper_killed },
+	{ "agent_killed", agent_killed },
+	{ "early_activation", early_activation },
 };
 
 int main(int argc, char **argv)
 {
 	struct result r;
-	char path[4400], conf[4400];
 	(void)argc;
 
 	sim = apsim_new(argv);
@@ -422,11 +606,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NTOKENS; i++)
 		set_pin(&TOKENS[i], TOKENS[i].pin);
 	snprintf(helper, sizeof(helper), "%s", installed("helpers/mkagent-opencryptoki"));
-	snprintf(path, sizeof(path), "%s", installed("helpers/mkagent-pin-file"));
+	snprintf(pin_file, sizeof(pin_file), "%s", installed("helpers/mkagent-pin-file"));
 	install_profile(NULL);
 	snprintf(conf, sizeof(conf), "%s/mkagent.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
-		   "[pin]\nhelper = %s --dir %s\n", path, pins);
+	use_pin_helper(0);
 	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", tmp);
 	setenv("MKAGENT_STATE_DIR", state, 1);
 	setenv("MKAGENT_PROFILES", profiles, 1);
