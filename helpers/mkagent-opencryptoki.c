@@ -84,6 +84,7 @@ static struct run {
 	bool in_missing_list;
 	bool declined;      /* "Continue [y/N]?" answered N */
 	bool no_pin;        /* fd 3 answered ERR: the tool was ended at its prompt */
+	bool echo_stuck;    /* the tool did not turn echo off at its PIN prompt */
 	char no_pin_why[400];
 	long pin_slot;      /* the slot of the last PIN prompt */
 	char created[16];   /* "Master key change operation 'ID' created." */
@@ -252,8 +253,11 @@ static void on_prompt_pin(int master, long slot)
 	} else if (!ask_pin(label, pin, sizeof(pin))) {
 		run.no_pin = true;
 	}
-	if (!echo_off(master))
-		fprintf(stderr, "the tool did not turn echo off at its PIN prompt; answering anyway\n");
+	if (!echo_off(master) && !run.no_pin) {
+		/* a PIN written now would be echoed into the log: never */
+		snprintf(run.no_pin_why, sizeof(run.no_pin_why), "the tool did not turn echo off");
+		run.no_pin = run.echo_stuck = true;
+	}
 	if (run.no_pin) {
 		send_eof(master);
 		return;
@@ -527,6 +531,11 @@ static int failed(const char *what)
 {
 	char label[40];
 
+	if (run.echo_stuck) {
+		fprintf(stderr, "pkcshsm_mk_change did not turn echo off at its PIN prompt: no PIN "
+			"given, the tool was ended there\n");
+		return 1;
+	}
 	if (run.no_pin) {
 		fprintf(stderr, "no PIN for token '%s' (slot %ld): %s; the tool was ended at its "
 			"prompt, nothing logged in; try again later\n",
