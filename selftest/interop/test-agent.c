@@ -506,6 +506,53 @@ static void helper_killed(void)
 	free(id);
 }
 
+/* (f) kill -9 of the helper while the tool re-enciphers, after the
+ * logins and before it printed its operation's ID. */
+static void helper_killed_mid_reencipher(void)
+{
+	struct run_result r;
+	char needle[128], *id;
+	pid_t p[4];
+
+	stage_write("/etc/csulcca-rtnmk-delay-ms", "1500\n");
+	id = change(MK_CCA_AES, MK_CCA_AES, true);
+	snprintf(needle, sizeof(needle), "operation %s: opencryptoki reencipher: Re-enciphering, "
+		 "please wait...", id);
+	for (int i = 0; i < 1200 && !log_has(needle); i++)
+		sleep_ms(50);
+	if (!ok(log_has(needle) && pids_named("mkagent-opencryptoki", p, 4) == 1,
+		"mid-reencipher: the tool re-enciphers (each RTNMK made to take 1.5 s)"))
+		return;
+	kill(p[0], SIGKILL);
+	ok(none_named("pkcshsm_mk_change", 30000),
+	   "mid-reencipher: kill -9 of the helper; the tool, its pty gone, completes by itself");
+	stage_write("/etc/csulcca-rtnmk-delay-ms", "0\n");
+	ok(none_stale(), "mid-reencipher: its operation is re-enciphered, not stale");
+	{
+		char kept[4400];
+
+		snprintf(kept, sizeof(kept), "%s/work/%s/opencryptoki/pkcshsm_mk_change.id", state, id);
+		ok(tool_ops() == 1 && access(kept, F_OK) != 0,
+		   "mid-reencipher: the tool holds one operation, whose ID the helper never kept");
+	}
+	for (int i = 0; i < 200 && streq(op_field(id, "state"), "reenciphering"); i++)
+		sleep_ms(50);
+	is_string(op_field(id, "state"), "error", "mid-reencipher: the operation is in error (killed)");
+	mk(&r, "reencipher", "-i", id, NULL);
+	if (!ok(r.status == 0 && (strstr(r.out, "was already re-enciphered") ||
+				  strstr(r.err, "was already re-enciphered")),
+		"mid-reencipher: run again, the helper finds the tool's operation by its patterns"))
+		diag("%s%s", r.out, r.err);
+	run_result_free(&r);
+	is_int(tool_ops(), 1, "mid-reencipher: and starts no second one");
+	ok(wait_state(id, "reenciphered", 30000, NULL), "mid-reencipher: the operation is re-enciphered");
+	activate(MK_CCA_AES, MK_CCA_AES);
+	ok(wait_state(id, "finalized", 60000, NULL), "mid-reencipher: and finalized");
+	is_int(tool_ops(), 0, "mid-reencipher: the tool holds no operation at the end");
+	keys_work("after the change whose helper was killed mid-reencipher", true);
+	free(id);
+}
+
 /* (f) kill -9 of the agent while its helper waits for a PIN. */
 static void agent_killed(void)
 {
@@ -577,6 +624,7 @@ static const struct {
 	{ "slotd_down_at_finalize", slotd_down_at_finalize },
 	{ "slot_without_token", slot_without_token },
 	{ "helper_killed", helper_killed },
+	{ "helper_killed_mid_reencipher", helper_killed_mid_reencipher },
 	{ "agent_killed", agent_killed },
 	{ "early_activation", early_activation },
 };
