@@ -580,6 +580,78 @@ static void agent_killed(void)
 	free(id);
 }
 
+/* (f) kill -9 of the agent while the tool re-enciphers. */
+static void agent_killed_mid_reencipher(void)
+{
+	char needle[128], *id;
+
+	stage_write("/etc/csulcca-rtnmk-delay-ms", "1500\n");
+	id = change(MK_CCA_AES, MK_CCA_AES, true);
+	snprintf(needle, sizeof(needle), "operation %s: opencryptoki reencipher: Re-enciphering, "
+		 "please wait...", id);
+	for (int i = 0; i < 1200 && !log_has(needle); i++)
+		sleep_ms(50);
+	if (!ok(log_has(needle), "agent killed mid-reencipher: the tool re-enciphers"))
+		return;
+	agent_stop(agent, SIGKILL);
+	ok(none_named("pkcshsm_mk_change", 30000) && none_named("mkagent-opencryptoki", 30000),
+	   "agent killed mid-reencipher: the helper is ended, the tool completes by itself");
+	stage_write("/etc/csulcca-rtnmk-delay-ms", "0\n");
+	ok(none_stale(), "agent killed mid-reencipher: the tool's operation is not stale");
+	is_int(tool_ops(), 1, "agent killed mid-reencipher: the tool holds one operation");
+	start_agent();
+	ok(wait_state(id, "reenciphered", 60000, NULL),
+	   "agent killed mid-reencipher: after a restart the phase is run again and is done");
+	is_int(tool_ops(), 1, "agent killed mid-reencipher: with no second operation of the tool");
+	activate(MK_CCA_AES, MK_CCA_AES);
+	ok(wait_state(id, "finalized", 60000, NULL), "agent killed mid-reencipher: and finalized");
+	is_int(tool_ops(), 0, "agent killed mid-reencipher: the tool holds no operation at the end");
+	keys_work("after the change whose agent was killed mid-reencipher", true);
+	free(id);
+}
+
+/* (f) kill -9 of the helper at finalize's PIN prompt. */
+static void helper_killed_at_finalize(void)
+{
+	struct run_result r;
+	char needle[128], *id;
+	pid_t p[4];
+
+	id = change(MK_CCA_AES, MK_CCA_APKA, true);
+	if (!ok(wait_state(id, "reenciphered", 60000, NULL), "killed at finalize: re-enciphered"))
+		return;
+	use_pin_helper(3);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	activate(MK_CCA_AES, MK_CCA_APKA);
+	snprintf(needle, sizeof(needle), "operation %s: opencryptoki finalize: Enter the USER PIN "
+		 "for slot 0: ", id);
+	for (int i = 0; i < 1200 && !log_has(needle); i++)
+		sleep_ms(50);
+	if (!ok(log_has(needle) && pids_named("mkagent-opencryptoki", p, 4) == 1,
+		"killed at finalize: the tool waits at finalize's PIN prompt"))
+		return;
+	kill(p[0], SIGKILL);
+	ok(none_named("pkcshsm_mk_change", 15000), "killed at finalize: the tool ends by itself");
+	ok(none_stale(), "killed at finalize: its operation is still re-enciphered, not stale");
+	is_int(tool_ops(), 1, "killed at finalize: the tool holds its one operation");
+	for (int i = 0; i < 200 && streq(op_field(id, "state"), "finalizing"); i++)
+		sleep_ms(50);
+	use_pin_helper(0);
+	kill(agent, SIGHUP);
+	sleep_ms(300);
+	if (streq(op_field(id, "state"), "error")) {
+		mk(&r, "finalize", "-i", id, NULL);
+		if (!ok(r.status == 0, "killed at finalize: a person runs finalize again"))
+			diag("%s%s", r.out, r.err);
+		run_result_free(&r);
+	}
+	ok(wait_state(id, "finalized", 60000, NULL), "killed at finalize: the change is finalized");
+	is_int(tool_ops(), 0, "killed at finalize: the tool holds no operation at the end");
+	keys_work("after the change whose helper was killed at finalize", true);
+	free(id);
+}
+
 /* (f) the new key activated while the tool waits at its PIN prompt. */
 static void early_activation(void)
 {
@@ -626,6 +698,8 @@ static const struct {
 	{ "helper_killed", helper_killed },
 	{ "helper_killed_mid_reencipher", helper_killed_mid_reencipher },
 	{ "agent_killed", agent_killed },
+	{ "agent_killed_mid_reencipher", agent_killed_mid_reencipher },
+	{ "helper_killed_at_finalize", helper_killed_at_finalize },
 	{ "early_activation", early_activation },
 };
 
