@@ -111,11 +111,11 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/pkcshsm_mk_change selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+selftest/demo selftest/simkeys selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
 		$(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-TOOL_SIMS := selftest/tools/pkcshsm_mk_change selftest/tools/zkey
+TOOL_SIMS := selftest/tools/zkey
 
 # test-eio's failing disk, preloaded into the agent and its helpers: built
 # without the sanitizers, which a preloaded library cannot carry.
@@ -173,7 +173,7 @@ bench: need-deps
 # make interop: the real openCryptoki 3.23 from Debian trixie, in a root built
 # once by mmdebstrap and cached outside the clone (selftest/interop/README.md).
 INTEROP_PKGS := mmdebstrap libp11-kit-dev
-INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop
+INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop selftest/interop/test-agent
 
 interop-deps:
 	@missing=$$(for p in $(INTEROP_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -196,10 +196,11 @@ selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(TEST_LIBS)
 
 # The programs that run in the trixie root.
-selftest/interop/test-interop: selftest/interop/stage.o
+selftest/interop/test-interop selftest/interop/test-agent: selftest/interop/stage.o
 
 interop: need-deps interop-deps interop-lszcrypt
-	@$(MAKE) --no-print-directory selftest/interop/libcsulcca.so selftest/interop/p11app $(INTEROP_TESTS)
+	@$(MAKE) --no-print-directory agent/mkagent $(HELPER_BINS) selftest/interop/libcsulcca.so \
+		selftest/interop/p11app $(INTEROP_TESTS)
 	@root=$$(selftest/interop/mkroot.sh) && MKAGENT_INTEROP_ROOT=$$root prove -f $(INTEROP_TESTS)
 
 # make deb: the Debian package (debian/), checked by lintian; it lands in ../

@@ -267,7 +267,7 @@ static void feed(const struct run_spec *s, struct run_outcome *o, int fd, struct
 /* One `PIN <label>` request; the answer never leaves this function. */
 static void serve_pin(const struct run_spec *s, int sock, struct linebuf *req)
 {
-	char pin[PIN_MAX], answer[PIN_MAX + 8];
+	char pin[PIN_MAX], answer[PIN_MAX + 192];
 	struct errmsg e = { "no PIN source" };
 	const char *label = req->buf + 4;
 	int n;
@@ -283,8 +283,11 @@ static void serve_pin(const struct run_spec *s, int sock, struct linebuf *req)
 				*p = ' ';
 		n = snprintf(answer, sizeof(answer), "ERR %s\n", e.text);
 	}
-	if (n > (int)sizeof(answer) - 1)
+	if (n > (int)sizeof(answer) - 1) {
+		/* a long reason is cut, but the answer still ends its line */
 		n = (int)sizeof(answer) - 1;
+		answer[n - 1] = '\n';
+	}
 	if (write(sock, answer, (size_t)n) < 0) {
 		/* the helper went away; its exit status tells the rest */
 	}

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The shipped profiles and helpers of the real consumers (openCryptoki,
- * the zkey repository, the zkey KMIP plugin, LUKS2 volumes), driven by the
- * agent against the tool simulators: full CCA and EP11 changes with nobody
- * typing after `plan`, and recovery from an early activation.
+ * The shipped profiles and helpers of the real consumers (the zkey
+ * repository, the zkey KMIP plugin, LUKS2 volumes), driven by the agent
+ * against the tool simulators: full CCA and EP11 changes with nobody
+ * typing after `plan`, and recovery from an early activation. openCryptoki
+ * runs against the real pkcshsm_mk_change in `make interop`
+ * (selftest/interop/test-agent.c): its simulator was removed.
  */
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -19,15 +20,6 @@
 
 static char world[4096], bin[4200], zkeydir[4200];
 static pid_t agent;
-
-static void sha_hex(const char *s, char *out)
-{
-	unsigned char md[32];
-
-	EVP_Digest(s, strlen(s), md, NULL, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
-}
 
 static void store(const char *rel, struct apqn a, const char *type, int n)
 {
@@ -59,10 +51,10 @@ static void install_profile(const char *name)
 	snprintf(helpers, sizeof(helpers), "%s", copy);
 	snprintf(src, sizeof(src), "%s/%s.profile", build_path("profiles"), name);
 	snprintf(cmd, sizeof(cmd),
-		 "sed -e 's#/usr/libexec/mkagent/#%s/#g' -e 's#/usr/sbin/pkcshsm_mk_change#%s/pkcshsm_mk_change#g'"
+		 "sed -e 's#/usr/libexec/mkagent/#%s/#g'"
 		 " -e 's#/usr/bin/zkey-cryptsetup#%s/b/zkey-cryptsetup#g' -e 's#/usr/bin/zkey #%s/b/zkey #g'"
 		 " -e 's#/etc/zkey/repository#%s/r#g' %s > %s/%s.profile",
-		 helpers, bin, short_dir, short_dir, short_dir, src, profiles, name);
+		 helpers, short_dir, short_dir, short_dir, src, profiles, name);
 	if (system(cmd) != 0)
 		bail_out("cannot install profile %s", name);
 }
@@ -72,8 +64,7 @@ static void wrapper(const char *name, const char *target)
 	char path[8400];
 
 	snprintf(path, sizeof(path), "%s/%s", bin, name);
-	write_text(path, 0755, "#!/bin/sh\nexec %s --sim-dir %s \"$@\"\n", target,
-		   strcmp(name, "pkcshsm_mk_change") ? zkeydir : world);
+	write_text(path, 0755, "#!/bin/sh\nexec %s --sim-dir %s \"$@\"\n", target, zkeydir);
 }
 
 static void zkey_key(const char *name, struct apqn a, const char *apqns, const char *type,
@@ -90,7 +81,7 @@ static void zkey_key(const char *name, struct apqn a, const char *apqns, const c
 
 static void setup_world(void)
 {
-	char path[8400], good[65];
+	char path[8400];
 
 	snprintf(world, sizeof(world), "%s/world", tmp);
 	snprintf(bin, sizeof(bin), "%s/bin", world);
@@ -110,12 +101,6 @@ static void setup_world(void)
 		snprintf(path, sizeof(path), "%s/simkeys", i ? zkeydir : world);
 		write_text(path, 0644, "%s\n", simkeys);
 	}
-	/* openCryptoki: a CCA token in slot 2, an EP11 token in slot 4 */
-	sha_hex(PIN, good);
-	snprintf(path, sizeof(path), "%s/slots", world);
-	write_text(path, 0644, "2 cca-token cca 1 %s\n4 ep11-token ep11 1 %s\n", good, good);
-	store("token-2", CCA[0], "cca-aes", 20);
-	store("token-4", EP11[0], "ep11", 20);
 	/* zkey: keys of both kinds, with volumes and KMIP bindings */
 	zkey_key("cca-vol", CCA[0], "08.0033,09.0033,0b.0033", "cca-aes", "/dev/dasdc1:encvol", false);
 	zkey_key("cca-kmip", CCA[0], "08.0033,09.0033,0b.0033", "cca-aes", "", true);
@@ -136,7 +121,6 @@ static void setup_world(void)
 	snprintf(path, sizeof(path), "%s/kms/apqns", zkeydir);
 	write_text(path, 0644, "08.0033,09.0033,0b.0033\n");
 
-	wrapper("pkcshsm_mk_change", build_path("selftest/tools/pkcshsm_mk_change"));
 	wrapper("zkey", build_path("selftest/tools/zkey"));
 	snprintf(path, sizeof(path), "%s/zkey-cryptsetup", bin);
 	write_text(path, 0755, "#!/bin/sh\nexec %s/zkey-cryptsetup --sim-dir %s \"$@\"\n", world, zkeydir);
@@ -159,7 +143,6 @@ static void setup_world(void)
 		if (symlink(target, path) < 0)
 			bail_out("symlink");
 	}
-	install_profile("opencryptoki");
 	install_profile("zkey");
 	install_profile("zkey-kmip");
 	install_profile("zkey-cryptsetup");
@@ -197,7 +180,7 @@ static void cca_cycle(void)
 {
 	struct apsim_key aes, apka;
 	char A[MKVP_STR_MAX], P[MKVP_STR_MAX], out[256], *id;
-	static const char *const stores[] = { "token-2", "zkey/repository/cca-vol.skey",
+	static const char *const stores[] = { "zkey/repository/cca-vol.skey",
 					      "zkey/repository/cca-kmip.skey", "zkey/kms/identity.skey",
 					      "zkey/kms/wrapping.skey", "zkey/volumes/_dev_dasdc1.skey" };
 
@@ -206,10 +189,10 @@ static void cca_cycle(void)
 	hex_of(MK_CCA_AES, &aes, A);
 	hex_of(MK_CCA_APKA, &apka, P);
 	id = plan_real("08.0033,09.0033,0b.0033", "-A", A, "-p", P,
-		       "opencryptoki,zkey,zkey-kmip,zkey-cryptsetup");
+		       "zkey,zkey-kmip,zkey-cryptsetup");
 	load_all(CCA, 3, MK_CCA_AES, &aes);
 	load_all(CCA, 3, MK_CCA_APKA, &apka);
-	ok(wait_state(id, "reenciphered", 15000, NULL), "CCA: all four real consumers re-enciphered");
+	ok(wait_state(id, "reenciphered", 15000, NULL), "CCA: the three zkey consumers re-enciphered");
 	activate_all(CCA, 3, MK_CCA_AES);
 	activate_all(CCA, 3, MK_CCA_APKA);
 	ok(wait_state(id, "finalized", 15000, NULL), "CCA: and finalized");
@@ -225,7 +208,7 @@ static void ep11_cycle(void)
 {
 	struct apsim_key wk;
 	char E[MKVP_STR_MAX], out[256], path[9000], *id;
-	static const char *const stores[] = { "token-4", "zkey/repository/ep11-vol.skey",
+	static const char *const stores[] = { "zkey/repository/ep11-vol.skey",
 					      "zkey/kms/identity.skey", "zkey/kms/wrapping.skey",
 					      "zkey/volumes/_dev_dasdd1.skey" };
 
@@ -244,9 +227,9 @@ static void ep11_cycle(void)
 
 	apsim_random_key(MK_EP11, &wk);
 	hex_of(MK_EP11, &wk, E);
-	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "opencryptoki,zkey,zkey-kmip,zkey-cryptsetup");
+	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "zkey,zkey-kmip,zkey-cryptsetup");
 	load_all(EP11, 2, MK_EP11, &wk);
-	ok(wait_state(id, "reenciphered", 15000, NULL), "EP11: all four real consumers re-enciphered");
+	ok(wait_state(id, "reenciphered", 15000, NULL), "EP11: the three zkey consumers re-enciphered");
 	activate_all(EP11, 2, MK_EP11);
 	ok(wait_state(id, "finalized", 15000, NULL), "EP11: and finalized");
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
@@ -254,36 +237,6 @@ static void ep11_cycle(void)
 
 		ok(good, "EP11: %s is under the new wrapping key: %s", stores[i], out);
 	}
-	free(id);
-}
-
-/* A token goes missing: the agent waits (exit 75) and goes on once it is back. */
-static void token_missing(void)
-{
-	struct apsim_key wk;
-	char E[MKVP_STR_MAX], path[8400], good[65], *id;
-
-	sha_hex(PIN, good);
-	snprintf(path, sizeof(path), "%s/slots", world);
-	write_text(path, 0644, "2 cca-token cca 1 %s\n4 ep11-token ep11 0 %s\n", good, good);
-	apsim_random_key(MK_EP11, &wk);
-	hex_of(MK_EP11, &wk, E);
-	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "opencryptoki");
-	load_all(EP11, 2, MK_EP11, &wk);
-	ok(wait_state(id, "reenciphering", 10000, NULL), "a token is missing: the phase starts ...");
-	sleep_ms(2500);
-	is_string(op_field(id, "state"), "reenciphering", "... and waits (exit 75), retrying with back-off");
-	write_text(path, 0644, "2 cca-token cca 1 %s\n4 ep11-token ep11 1 %s\n", good, good);
-	ok(wait_state(id, "reenciphered", 20000, NULL), "the token is back: the agent goes on by itself");
-	{
-		struct run_result r;
-
-		mk(&r, "cancel", "-i", id, NULL);
-		is_int(r.status, 0, "and the change can be canceled");
-		run_result_free(&r);
-	}
-	for (size_t i = 0; i < 2; i++)
-		apsim_clear_new(sim, EP11[i], MK_EP11);
 	free(id);
 }
 
@@ -334,7 +287,6 @@ int main(int argc, char **argv)
 	start_agent();
 	cca_cycle();
 	ep11_cycle();
-	token_missing();
 	early();
 	agent_stop(agent, SIGTERM);
 	if (tap_exit_status())

@@ -406,6 +406,41 @@ static void wrong_pin(void)
 	free(id);
 }
 
+/* A PIN helper that fails with a long reason: the ERR answer on fd 3,
+ * cut to fit, still ends its line, so a helper reading it does not hang. */
+static void long_pin_error(void)
+{
+	char path[4096], conf[4096], script[4096], got[4200], *id, *text;
+	struct run_result r;
+
+	snprintf(path, sizeof(path), "%s/failing-pin-helper", tmp);
+	write_text(path, 0700, "#!/bin/sh\necho \"no PIN file for $1, and a reason long enough to "
+		   "fill the answer: $1 $1 $1 $1\" >&2\nexit 1\n");
+	snprintf(conf, sizeof(conf), "%s/failing.conf", tmp);
+	write_text(conf, 0644, "[pin]\nhelper = %s\n", path);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	snprintf(got, sizeof(got), "%s/err.out", tmp);
+	snprintf(script, sizeof(script), "%s/askpin", tmp);
+	write_text(script, 0755,
+		   "#!/bin/sh\n[ \"$1\" = reencipher ] || exit 0\n"
+		   "printf 'PIN a label of exactly 32 characters\\n' >&3\n"
+		   "answer=$(timeout 10 head -n 1 <&3)\necho \"line=${answer%%%% *}\" > %s\nexit 1\n",
+		   got);
+	write_profile("askpin", "cca-apka", true, script, NULL);
+	id = run_profile("askpin", &r);
+	run_result_free(&r);
+	text = read_text(got);
+	is_string(text ? text : "", "line=ERR\n",
+		  "a long PIN helper failure comes back as one whole ERR line");
+	free(text);
+	snprintf(path, sizeof(path), "%s/mkagent.conf", tmp);
+	setenv("MKAGENT_CONFIG", path, 1);
+	mk(&r, "cancel", "-i", id, NULL);
+	run_result_free(&r);
+	apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
+	free(id);
+}
+
 static void pin_nowhere(void)
 {
 	ok(!dir_contains(state, PIN), "the PIN is in no file of the state directory");
@@ -490,6 +525,7 @@ int main(int argc, char **argv)
 	helper_contract();
 	helper_outcomes();
 	wrong_pin();
+	long_pin_error();
 	pin_nowhere();
 	plan_race();
 	apsim_free(sim);

@@ -15,7 +15,11 @@
  * pattern it was not wrapped under fails to unwrap, and a key left under a
  * master key that is no longer CURRENT or OLD is refused (rc 8, reason 48).
  * Environment: CSULCCA_MKVPS (the registers' file), CSULCCA_REFUSE_OLD
- * (refuse keys under OLD, to prove a re-encipherment).
+ * (refuse keys under OLD, to prove a re-encipherment). The file
+ * /etc/csulcca-rtnmk-delay-ms, when it holds a number, makes every RTNMK
+ * take that long (for programs run with a clean environment, such as
+ * pkcshsm_mk_change under mkagent): time to kill a process in the middle of
+ * a re-encipherment.
  *
  * The token resolves all 97 verbs at load (usr/lib/cca_stdll/cca_specific.c
  * of openCryptoki 3.23); the ones implemented are those the token calls to
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <dirent.h>
 
 #include <openssl/core_names.h>
@@ -524,6 +529,21 @@ API void CSNBKGN(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	result(rc, reason, 0, 0);
 }
 
+/* The test's pause in every RTNMK, from /etc/csulcca-rtnmk-delay-ms. */
+static void rtnmk_pause(void)
+{
+	FILE *f = fopen("/etc/csulcca-rtnmk-delay-ms", "r");
+	long ms = 0;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &ms) != 1)
+		ms = 0;
+	fclose(f);
+	if (ms > 0 && ms < 60000)
+		usleep((useconds_t)ms * 1000);
+}
+
 /*
  * Key token change: RTNMK re-enciphers a key from CURRENT to NEW (NEW must
  * be full), RTCMK from OLD to CURRENT. A key not under the source register
@@ -548,6 +568,7 @@ API void CSNBKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 		return result(rc, reason, RC_UNAVAILABLE, 0);
 	r = &h.r[MK_AES];
 	if (rule_has(*rule_count, rules, "RTNMK")) {
+		rtnmk_pause();
 		if (r->cur_state != '2' || r->new_state != '3')
 			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
 		from = r->cur_vp;
@@ -871,6 +892,7 @@ API void CSNDKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 		return result(rc, reason, RC_UNAVAILABLE, 0);
 	r = &h.r[MK_APKA];
 	if (rule_has(*rule_count, rules, "RTNMK")) {
+		rtnmk_pause();
 		if (r->cur_state != '2' || r->new_state != '3')
 			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
 		from = r->cur_vp;
