@@ -677,8 +677,8 @@ static void reconcile(struct agent *ag)
 			t->dirty = true;
 			t->retry_at = 0;
 		}
-		if (!t->last.n && !busy(t))
-			t->dirty = true; /* never read */
+		if (!t->last.n && !busy(t) && !t->retry_at)
+			t->dirty = true; /* never read, and no failed read backing off */
 		if (busy(t) || (!t->dirty && !t->stale.n))
 			continue;
 		if (asks_helper(ag, op)) {
@@ -694,7 +694,10 @@ static void reconcile(struct agent *ag)
 	}
 	/* forget operations that ended or went away */
 	for (size_t i = 0; i < ag->nops;) {
-		if (!ag->ops[i].seen && !busy(&ag->ops[i])) {
+		const struct tracked *t = &ag->ops[i];
+
+		/* an answer nobody will take is dropped with it */
+		if (!t->seen && !t->worker && !t->query && t->query_fd < 0) {
 			untrack(&ag->ops[i]);
 			ag->ops[i] = ag->ops[--ag->nops];
 		} else {

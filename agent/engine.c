@@ -122,35 +122,10 @@ static void env_free(struct env *env)
 
 /* ---- transitions ---- */
 
-static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      const char *error_event, const char *audit, struct errmsg *e);
-
-int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      struct errmsg *e)
-{
-	return transition(en, op, to, reason, "error", NULL, e);
-}
-
-int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
-		struct errmsg *e)
-{
-	return transition(en, op, OP_ERROR, reason, event, NULL, e);
-}
-
-int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e)
-{
-	_cleanup_free_ char *reason = strdup(op->reason);
-	char audit[sizeof(op->reason) + 64];
-
-	if (!reason)
-		return errmsg_set(e, -ENOMEM, "out of memory");
-	snprintf(audit, sizeof(audit), "forced by uid %u: %s", (unsigned)getuid(), reason);
-	return transition(en, op, OP_CANCELED, reason, NULL, audit, e);
-}
-
-/* @audit: the audit log's reason when it says more than the operation's */
-static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      const char *error_event, const char *audit, struct errmsg *e)
+/* Write @op in state @to (history/ when terminal) and its audit line;
+ * @audit: the audit log's reason when it says more than the operation's. */
+static int record(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		  const char *audit, struct errmsg *e)
 {
 	enum op_state from = op->state;
 	int rc;
@@ -166,6 +141,16 @@ static int transition(struct engine *en, struct op *op, enum op_state to, const 
 	}
 	store_audit(&en->store, op->id, op_state_name(from), op_state_name(to), audit ?: op->reason);
 	log_info("operation %s: %s -> %s", op->id, op_state_name(from), op_state_name(to));
+	return 0;
+}
+
+static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      const char *error_event, struct errmsg *e)
+{
+	int rc = record(en, op, to, reason, NULL, e);
+
+	if (rc < 0)
+		return rc;
 	switch (to) {
 	case OP_REENCIPHERED:
 		engine_notify(en, op, "reenciphered",
@@ -184,6 +169,29 @@ static int transition(struct engine *en, struct op *op, enum op_state to, const 
 		break;
 	}
 	return 0;
+}
+
+int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      struct errmsg *e)
+{
+	return transition(en, op, to, reason, "error", e);
+}
+
+int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
+		struct errmsg *e)
+{
+	return transition(en, op, OP_ERROR, reason, event, e);
+}
+
+int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e)
+{
+	_cleanup_free_ char *reason = strdup(op->reason);
+	char audit[sizeof(op->reason) + 64];
+
+	if (!reason)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	snprintf(audit, sizeof(audit), "forced by uid %u: %s", (unsigned)getuid(), reason);
+	return record(en, op, OP_CANCELED, reason, audit, e); /* I11: no helper, not even notify */
 }
 
 /* ---- phases ---- */

@@ -72,8 +72,9 @@ int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
 /* Move to error with @reason, notifying @event instead of "error". */
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e);
-/* I11: an operation in error to history/ as canceled, no helper run; it
- * keeps its reason, and the audit log says which uid forced it. */
+/* I11: an operation in error to history/ as canceled, no helper run (no
+ * notification either); it keeps its reason, and the audit log says
+ * which uid forced it. */
 int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e);
 /* Run the notify helper, if configured, for @event. */
 void engine_notify(struct engine *en, const struct op *op, const char *event, const char *message);

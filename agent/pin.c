@@ -73,6 +73,7 @@ static int from_tty(const char *label, char *pin, struct errmsg *e)
 	_cleanup_close_ int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	struct termios old, quiet;
 	size_t len = 0;
+	ssize_t n;
 	char c;
 
 	if (fd < 0)
@@ -83,13 +84,18 @@ static int from_tty(const char *label, char *pin, struct errmsg *e)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	tcsetattr(fd, TCSAFLUSH, &quiet);
-	while (read(fd, &c, 1) == 1 && c != '\n')
+	while ((n = read(fd, &c, 1)) == 1 && c != '\n')
 		if (len < PIN_MAX - 1)
 			pin[len++] = c;
 	pin[len] = '\0';
 	c = 0;
 	tcsetattr(fd, TCSAFLUSH, &old);
 	dprintf(fd, "\n");
+	/* Ctrl-C, a lost terminal: what was typed so far is no PIN */
+	if (n != 1 || runner_interrupted()) {
+		OPENSSL_cleanse(pin, PIN_MAX);
+		return errmsg_set(e, -EINTR, "the PIN of %s was not entered", label);
+	}
 	if (!len)
 		return errmsg_set(e, -EACCES, "no PIN given for %s", label);
 	return 0;

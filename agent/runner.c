@@ -232,7 +232,8 @@ static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_
 	while (n < 0 && errno == EINTR);
 	close(report[0]);
 	if (n == sizeof(code)) {
-		waitpid(*pid, NULL, 0);
+		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		return code ? -code : -EIO;
 	}
 	return 0;
@@ -275,8 +276,10 @@ static void serve_pin(const struct run_spec *s, int sock, struct linebuf *req)
 	req->buf[req->len] = '\0';
 	if (strncmp(req->buf, "PIN ", 4) != 0 || !*label) {
 		n = snprintf(answer, sizeof(answer), "ERR bad request\n");
-	} else if (s->get_pin && s->get_pin(s->pin_ctx, label, pin, &e) == 0) {
+	} else if (s->get_pin && s->get_pin(s->pin_ctx, label, pin, &e) == 0 && !caught) {
 		n = snprintf(answer, sizeof(answer), "OK %s\n", pin);
+	} else if (caught) {
+		n = snprintf(answer, sizeof(answer), "ERR interrupted\n");
 	} else {
 		for (char *p = e.text; *p; p++)
 			if (*p == '\n')
@@ -414,8 +417,8 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 			kill_at = now + RUNNER_KILL_GRACE_MS;
 		}
 	}
-	if (!exited)
-		waitpid(pid, &status, 0);
+	while (!exited && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	if (caught && !o->interrupted)
 		o->interrupted = caught; /* it ended on its own meanwhile */
 	o->elapsed_us = now_us() - start;

@@ -258,13 +258,13 @@ static void on_prompt_pin(int master, long slot)
 		snprintf(run.no_pin_why, sizeof(run.no_pin_why), "the tool did not turn echo off");
 		run.no_pin = run.echo_stuck = true;
 	}
-	if (run.no_pin) {
-		send_eof(master);
-		return;
+	if (stopping && !run.no_pin) {
+		snprintf(run.no_pin_why, sizeof(run.no_pin_why), "the phase was stopped");
+		run.no_pin = true;
 	}
-	if (dprintf(master, "%s\n", pin) < 0) {
-		/* the tool is gone; its output says why */
-	}
+	/* written as it is, with no copy in a stdio buffer */
+	if (run.no_pin || write(master, pin, strlen(pin)) < 0 || write(master, "\n", 1) < 0)
+		send_eof(master); /* or the tool is gone; its output says why */
 	wipe(pin, sizeof(pin));
 }
 
@@ -277,8 +277,9 @@ static void on_prompt_continue(int master)
 	for (int s = 0; s < MAX_SLOTS; s++)
 		if (run.missing[s]) {
 			all_allowed &= may_lack[s];
-			len += (size_t)snprintf(list + len, len < sizeof(list) ? sizeof(list) - len : 0,
-						"%s%d", len ? "," : "", s);
+			if (len < sizeof(list))
+				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+							len ? "," : "", s);
 		}
 	if (all_allowed && list[0] && !stopping) {
 		printf("slots %s have no token, as --continue-without-token allows: answering y\n", list);
@@ -325,7 +326,9 @@ static int run_tool(char **argv)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
 		execve(argv[0], argv, envp);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		/* async-signal-safe only, after fork() */
+		if (write(STDERR_FILENO, "cannot run the tool\n", 20) < 0)
+			_exit(127);
 		_exit(127);
 	}
 	for (;;) {
@@ -548,9 +551,9 @@ static int failed(const char *what)
 
 		for (int s = 0; s < MAX_SLOTS; s++)
 			if (run.missing[s] && !may_lack[s])
-				len += (size_t)snprintf(list + len,
-							len < sizeof(list) ? sizeof(list) - len : 0,
-							"%s%d", len ? "," : "", s);
+				if (len < sizeof(list))
+					len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d",
+								len ? "," : "", s);
 		fprintf(stderr, "slot(s) %s have no token: not risking their keys, waiting "
 			"(--continue-without-token=SLOTS allows named slots)\n", list);
 		return EXIT_LATER;
@@ -738,9 +741,13 @@ int main(int argc, char **argv)
 	}
 	if (!phase)
 		return usage();
-	/* keep fd 3 taken, so that no pty or file of ours ever becomes fd 3 */
-	if (fcntl(3, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != 3)
+	/* keep fd 3 taken, so that no pty or file of ours ever becomes fd 3;
+	 * the PIN channel is ours, not the tool's */
+	if (fcntl(3, F_GETFD) < 0 && open("/dev/null", O_RDONLY) != 3) {
+		fprintf(stderr, "mkagent-opencryptoki: cannot keep fd 3: %s\n", strerror(errno));
 		return 1;
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
 	if (strcmp(phase, "reencipher") && strcmp(phase, "finalize") && strcmp(phase, "cancel")) {
 		fprintf(stderr, "mkagent-opencryptoki: no %s phase\n", phase);
 		return 2;

@@ -324,7 +324,17 @@ static void force_cancel(void)
 	is_string(op_field(id, "state"), "error", "I11: a failed helper leaves the operation in error");
 	path_in(path, sizeof(path), "failing.calls");
 	unlink(path);
-	mk(&r, "cancel", "--force", "-i", id, NULL);
+	{
+		char notify[4200], conf[4300];
+
+		path_in(notify, sizeof(notify), "notify");
+		write_text(notify, 0755, "#!/bin/sh\necho \"$1\" >> %s/failing.calls\n", dir);
+		snprintf(conf, sizeof(conf), "%s", getenv("MKAGENT_CONFIG"));
+		use_config("safety.conf", "[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n", tmp,
+			   notify);
+		mk(&r, "cancel", "--force", "-i", id, NULL);
+		setenv("MKAGENT_CONFIG", conf, 1);
+	}
 	is_int(r.status, 0, "  cancel --force closes it");
 	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/history/%s.ini", state, id);
@@ -334,7 +344,7 @@ static void force_cancel(void)
 		  "  keeping the error's reason");
 	path_in(path, sizeof(path), "failing.calls");
 	calls = read_text(path);
-	ok(calls == NULL, "  running no helper");
+	ok(calls == NULL, "  running no helper, not even the notify helper");
 	free(calls);
 	snprintf(path, sizeof(path), "%s/audit.log", state);
 	audit = read_text(path);

@@ -362,6 +362,13 @@ static void cca_change(void)
 	is_int(ZCS("01.0001", "cca-aes", "reencipher", "skip"), 0, "zkey-cryptsetup: no volume of the APQNs: done ...");
 	wd = work;
 	ok(strstr(output, "notice: no LUKS2 volume") != NULL, "... with a notice");
+	wd = other_work;
+	is_int(helper(CCA_APQNS, "cca-aes", "helpers/mkagent-zkey-cryptsetup", "--zkey", bin_zkey, "--tool",
+		      bin_zcs, "--repository", "/nonexistent/zkey", "--unassigned", "skip", "reencipher", NULL),
+	       1, "zkey-cryptsetup: zkey list fails: the phase fails ...");
+	wd = work;
+	ok(strstr(output, "zkey list: ") && !strstr(output, "nothing to do"),
+	   "... saying why, never 'nothing to do'");
 
 	/* the KMIP plugin */
 	is_int(KMIP(CCA_APQNS, "cca-aes cca-apka", "reencipher"), 0, "zkey-kmip: a repository not bound: done ...");
