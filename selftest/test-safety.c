@@ -258,6 +258,57 @@ static void killed_outright(void)
 	free(id);
 }
 
+/* A PIN cut short at the terminal (Ctrl-D twice after some digits: the
+ * digits without a newline, then end of input) is no PIN: the helper is
+ * answered ERR, never with the digits typed so far. (Ctrl-C flushes the
+ * line itself.) */
+static void pin_prompt_interrupted(void)
+{
+	char path[4200], conf[4300], *id, *reply, buf[4096];
+	int master;
+	pid_t pid;
+
+	path_in(path, sizeof(path), "asker");
+	write_text(path, 0755, "#!/bin/sh\nd=%s\n[ \"$1\" = reencipher ] || exit 0\n"
+			       "echo 'PIN some token' >&3\nIFS= read -r r <&3\n"
+			       "echo \"$r\" > \"$d/reply\"\nexit 1\n", dir);
+	write_profile("asker", "cca-apka", true, path, NULL);
+	snprintf(conf, sizeof(conf), "%s", getenv("MKAGENT_CONFIG"));
+	use_config("nopin.conf", "[agent]\nauto-finalize = yes\n"); /* no PIN helper: ask */
+	id = plan_apka("asker");
+	pid = forkpty(&master, NULL, NULL, NULL);
+	if (pid == 0) {
+		execl(build_path("agent/mkagent"), "mkagent", "reencipher", "-i", id, (char *)NULL);
+		_exit(127);
+	}
+	/* wait for the prompt, type part of a PIN, then Ctrl-D twice */
+	for (int t = 0, len = 0; t < 10000; t += 50) {
+		ssize_t n = read(master, buf + len, sizeof(buf) - 1 - (size_t)len);
+
+		if (n > 0)
+			len += (int)n;
+		buf[len] = '\0';
+		if (strstr(buf, "Enter the PIN for some token"))
+			break;
+		sleep_ms(50);
+	}
+	ok(strstr(buf, "Enter the PIN for some token") != NULL, "a PIN asked at the terminal");
+	sleep_ms(200);
+	if (write(master, "12\004\004", 4) != 4)
+		diag("cannot type");
+	wait_exit(pid);
+	close(master);
+	path_in(path, sizeof(path), "reply");
+	reply = read_text(path);
+	ok(reply && !strncmp(reply, "ERR", 3), "  cut short by Ctrl-D: the helper gets ERR, not the digits (%s)",
+	   reply ? strtok(reply, "\n") : "no reply");
+	free(reply);
+	unlink(path);
+	setenv("MKAGENT_CONFIG", conf, 1);
+	close_op(id);
+	free(id);
+}
+
 static void empty_state_dir(void)
 {
 	struct run_result r;
@@ -429,6 +480,7 @@ int main(int argc, char **argv)
 	interrupted_at_terminal(false);
 	interrupted_at_terminal(true);
 	killed_outright();
+	pin_prompt_interrupted();
 	never_closable();
 	force_cancel();
 	progress_shown();
