@@ -545,6 +545,31 @@ static void rtnmk_pause(void)
 }
 
 /*
+ * From which register to which a key token change goes: RTNMK from CURRENT
+ * to NEW (NEW must be full), RTCMK from OLD to CURRENT; 0, or the reason
+ * code of a refusal.
+ */
+static int direction(long count, const unsigned char *rules, const struct reg *r,
+		     const uint8_t **from, const uint8_t **to)
+{
+	if (rule_has(count, rules, "RTNMK")) {
+		rtnmk_pause();
+		if (r->cur_state != '2' || r->new_state != '3')
+			return REASON_MKVP_MISMATCH;
+		*from = r->cur_vp;
+		*to = r->new_vp;
+	} else if (rule_has(count, rules, "RTCMK")) {
+		if (!r->old_valid || r->cur_state != '2')
+			return REASON_MKVP_MISMATCH;
+		*from = r->old_vp;
+		*to = r->cur_vp;
+	} else {
+		return REASON_BAD_KEYWORD;
+	}
+	return 0;
+}
+
+/*
  * Key token change: RTNMK re-enciphers a key from CURRENT to NEW (NEW must
  * be full), RTCMK from OLD to CURRENT. A key not under the source register
  * is refused with reason 48, as the adapter does.
@@ -556,7 +581,7 @@ API void CSNBKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	const struct reg *r;
 	const uint8_t *from, *to;
 	uint8_t clear[32];
-	int keylen, n;
+	int keylen, n, code;
 
 	(void)exit_len;
 	(void)exit_data;
@@ -567,20 +592,9 @@ API void CSNBKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	if (hsm_read(&h) < 0)
 		return result(rc, reason, RC_UNAVAILABLE, 0);
 	r = &h.r[MK_AES];
-	if (rule_has(*rule_count, rules, "RTNMK")) {
-		rtnmk_pause();
-		if (r->cur_state != '2' || r->new_state != '3')
-			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
-		from = r->cur_vp;
-		to = r->new_vp;
-	} else if (rule_has(*rule_count, rules, "RTCMK")) {
-		if (!r->old_valid || r->cur_state != '2')
-			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
-		from = r->old_vp;
-		to = r->cur_vp;
-	} else {
-		return result(rc, reason, RC_ERROR, REASON_BAD_KEYWORD);
-	}
+	code = direction(*rule_count, rules, r, &from, &to);
+	if (code)
+		return result(rc, reason, RC_ERROR, code);
 	if (memcmp(token + 8, from, MKVP_LEN) != 0)
 		return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
 	keylen = (int)aes_token_bits(token) / 8;
@@ -881,7 +895,7 @@ API void CSNDKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	unsigned char d[80], blob[96];
 	const struct reg *r;
 	struct hsm h;
-	int n, m;
+	int n, m, code;
 
 	(void)exit_len, (void)exit_data;
 	if (!rule_has(*rule_count, rules, "ECC"))
@@ -891,20 +905,9 @@ API void CSNDKTC(long *rc, long *reason, long *exit_len, unsigned char *exit_dat
 	if (hsm_read(&h) < 0)
 		return result(rc, reason, RC_UNAVAILABLE, 0);
 	r = &h.r[MK_APKA];
-	if (rule_has(*rule_count, rules, "RTNMK")) {
-		rtnmk_pause();
-		if (r->cur_state != '2' || r->new_state != '3')
-			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
-		from = r->cur_vp;
-		to = r->new_vp;
-	} else if (rule_has(*rule_count, rules, "RTCMK")) {
-		if (!r->old_valid || r->cur_state != '2')
-			return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
-		from = r->old_vp;
-		to = r->cur_vp;
-	} else {
-		return result(rc, reason, RC_ERROR, REASON_BAD_KEYWORD);
-	}
+	code = direction(*rule_count, rules, r, &from, &to);
+	if (code)
+		return result(rc, reason, RC_ERROR, code);
 	if (memcmp(priv + 16, from, MKVP_LEN) != 0)
 		return result(rc, reason, RC_ERROR, REASON_MKVP_MISMATCH);
 	if (wrap(MK_APKA, from, false, priv + EC_PRIV_BLOB, get_be16(priv + 24), d, &n) < 0)
