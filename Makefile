@@ -45,9 +45,10 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS))
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
 TEST_LIBS   = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) $(CFLAGS) -Iagent $(PKG_CFLAGS) -MMD -MP
 
-AGENT_SRCS := $(filter-out agent/main.c,$(wildcard agent/*.c))
+AGENT_LAYERS := core io step daemon cmd
+AGENT_SRCS := $(filter-out agent/cmd/main.c,$(foreach l,$(AGENT_LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
 SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/fixture.c
 SIM_OBJS   := $(SIM_SRCS:.c=.o)
@@ -69,13 +70,13 @@ $(FLAGS_STAMP): FORCE
 	@$(file >$@.new,CC=$(CC) CPPFLAGS=$(CPPFLAGS) CFLAGS=$(CFLAGS) LDFLAGS=$(LDFLAGS))
 	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
 
-# agent/paths.h: where make install puts the helpers, for the compiled-in
+# agent/io/paths.h: where make install puts the helpers, for the compiled-in
 # default PIN helper; rewritten only when LIBEXECDIR changes.
-agent/paths.h: FORCE
+agent/io/paths.h: FORCE
 	@$(file >$@.new,#define LIBEXECDIR "$(LIBEXECDIR)" /* written by make: do not edit */)
 	@cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@
 
-agent/config.o agent/faults/config.o: agent/paths.h
+agent/io/config.o agent/faults/io/config.o: agent/io/paths.h
 
 helpers/%: helpers/%.c $(FLAGS_STAMP)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -83,17 +84,17 @@ helpers/%: helpers/%.c $(FLAGS_STAMP)
 agent/libmkagent.a: $(AGENT_OBJS)
 	$(AR) rcs $@ $(inputs)
 
-agent/mkagent: agent/main.o agent/libmkagent.a $(FLAGS_STAMP)
+agent/mkagent: agent/cmd/main.o agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
 
 agent/%.o: agent/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The crash test's build: kill points armed (agent/fault.h).
-FAULT_OBJS := $(patsubst agent/%.c,agent/faults/%.o,$(wildcard agent/*.c))
+# The crash test's build: kill points armed (agent/io/fault.h).
+FAULT_OBJS := $(patsubst agent/%.c,agent/faults/%.o,$(AGENT_SRCS) agent/cmd/main.c)
 
 agent/faults/%.o: agent/%.c $(FLAGS_STAMP)
-	@mkdir -p agent/faults
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DMKAGENT_FAULTS -c -o $@ $<
 
 agent/mkagent-faults: $(FAULT_OBJS) $(FLAGS_STAMP)
@@ -254,8 +255,9 @@ FUZZ_ID_config := 3
 FUZZ_ID_profile := 4
 FUZZ_ID_uevent := 5
 FUZZ_ID_values := 6
-FUZZ_SRCS    := agent/apqn.c agent/mkvp.c agent/mkvps.c agent/mktype.c agent/errmsg.c \
-	agent/op.c agent/fileio.c agent/trust.c agent/config.c agent/profile.c agent/uevent.c
+FUZZ_SRCS    := agent/core/apqn.c agent/core/mkvp.c agent/core/mkvps.c agent/core/mktype.c \
+	agent/core/errmsg.c agent/core/op.c agent/io/fileio.c agent/io/trust.c agent/io/config.c \
+	agent/io/profile.c agent/core/uevent.c
 
 fuzz: $(addprefix fuzz-,$(FUZZ_NAMES))
 
@@ -265,10 +267,10 @@ fuzz-deps:
 	[ -z "$$missing" ] || $(MAKE) --no-print-directory deps DEB_PKGS="$$missing"
 
 # One rule per target, so `make -j6 fuzz` runs them side by side.
-$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/paths.h
+$(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/io/paths.h
 	@mkdir -p selftest/fuzz/work/corpus-$* selftest/fuzz/crashes
 	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) \
-		-DFUZZ_TARGET=$(FUZZ_ID_$*) \
+		-DFUZZ_TARGET=$(FUZZ_ID_$*) -Iagent \
 		-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
 		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih
 	@cp selftest/fuzz/corpus/$*/* selftest/fuzz/work/corpus-$*/
@@ -307,8 +309,8 @@ install: all
 		$(SUBST_PATHS) $$f > $(DESTDIR)$$d/$${f##*/} && chmod 0644 $(DESTDIR)$$d/$${f##*/} || exit 1; done
 
 clean:
-	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/paths.h
-	rm -f agent/*.o agent/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
+	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/io/paths.h
+	rm -f agent/*/*.o agent/*/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
@@ -318,4 +320,4 @@ FORCE:
 .PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root \
 	interop-lszcrypt interop-lszcrypt-deps bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
--include $(wildcard agent/*.d agent/faults/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d)
+-include $(wildcard agent/*/*.d agent/faults/*/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d)

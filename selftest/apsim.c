@@ -15,7 +15,7 @@
 
 #include "apsim.h"
 #include "run.h"
-#include "../agent/clock.h"
+#include "io/clock.h"
 
 #define AP_FUNC_MEX4K 0x80000000u
 #define AP_FUNC_CRT4K 0x40000000u

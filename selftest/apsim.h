@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../agent/apqn.h"
-#include "../agent/mkvp.h"
-#include "../agent/mktype.h"
+#include "core/apqn.h"
+#include "core/mkvp.h"
+#include "core/mktype.h"
 
 #define APSIM_KEY_MAX 32
 

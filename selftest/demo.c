@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "fixture.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char log_path[4096];
 static long log_pos;

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../agent/apqn.h"
+#include "core/apqn.h"
 #include "tap.h"
 
 static void good(const char *in, const char *want)

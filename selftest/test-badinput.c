@@ -11,8 +11,8 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
-#include "../agent/uevent.h"
+#include "core/macro.h"
+#include "core/uevent.h"
 
 #define GOOD_A "7D10D17BC8A409C4"
 

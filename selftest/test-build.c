@@ -64,9 +64,10 @@ int main(void)
 
 	copy = make_tmpdir("build");
 	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %1$s/agent %1$s/helpers && cp %2$s/Makefile %1$s/ && "
-		 "cp %2$s/agent/*.c %2$s/agent/*.h %1$s/agent/ && cp %2$s/helpers/*.c %1$s/helpers/ && "
-		 "rm -f %1$s/agent/paths.h",
+		 "mkdir -p %1$s/helpers && cp %2$s/Makefile %1$s/ && "
+		 "(cd %2$s && find agent -name '*.[ch]' ! -path 'agent/faults/*' -exec cp --parents -t %1$s {} +) && "
+		 "cp %2$s/helpers/*.c %1$s/helpers/ && "
+		 "rm -f %1$s/agent/io/paths.h",
 		 copy, build_path("."));
 	if (system(cmd) != 0)
 		bail_out("cannot copy the sources to %s", copy);
@@ -76,29 +77,29 @@ int main(void)
 	       "every compile of make all takes CPPFLAGS (Debian's -D_FORTIFY_SOURCE)");
 	ok(n > 30, "(%d compiles seen)", n);
 	run_result_free(&r);
-	make(&r, "-n -B agent/apqn.o CC=cc 'PKG_CONFIG=echo -DMKAGENT_FAKE_PKG_CONFIG'");
+	make(&r, "-n -B agent/core/apqn.o CC=cc 'PKG_CONFIG=echo -DMKAGENT_FAKE_PKG_CONFIG'");
 	ok(r.out && strstr(r.out, "-DMKAGENT_FAKE_PKG_CONFIG"), "pkg-config is $(PKG_CONFIG)");
 	run_result_free(&r);
 
-	make(&r, "agent/apqn.o");
-	ok(r.status == 0 && compiles(&r, "agent/apqn.o"), "make agent/apqn.o builds it");
+	make(&r, "agent/core/apqn.o");
+	ok(r.status == 0 && compiles(&r, "agent/core/apqn.o"), "make agent/core/apqn.o builds it");
 	run_result_free(&r);
-	make(&r, "agent/apqn.o");
-	ok(r.status == 0 && !compiles(&r, "agent/apqn.o"), "and again builds nothing");
+	make(&r, "agent/core/apqn.o");
+	ok(r.status == 0 && !compiles(&r, "agent/core/apqn.o"), "and again builds nothing");
 	run_result_free(&r);
-	make(&r, "agent/apqn.o SANITIZE=1");
-	ok(r.status == 0 && compiles(&r, "agent/apqn.o") && strstr(r.out, "-fsanitize=address"),
+	make(&r, "agent/core/apqn.o SANITIZE=1");
+	ok(r.status == 0 && compiles(&r, "agent/core/apqn.o") && strstr(r.out, "-fsanitize=address"),
 	   "with SANITIZE=1 it is built again, with the sanitizers");
 	run_result_free(&r);
-	make(&r, "agent/apqn.o SANITIZE=1");
-	ok(r.status == 0 && !compiles(&r, "agent/apqn.o"), "and again with SANITIZE=1 builds nothing");
+	make(&r, "agent/core/apqn.o SANITIZE=1");
+	ok(r.status == 0 && !compiles(&r, "agent/core/apqn.o"), "and again with SANITIZE=1 builds nothing");
 	run_result_free(&r);
-	make(&r, "agent/apqn.o");
-	ok(r.status == 0 && compiles(&r, "agent/apqn.o") && !strstr(r.out, "-fsanitize"),
+	make(&r, "agent/core/apqn.o");
+	ok(r.status == 0 && compiles(&r, "agent/core/apqn.o") && !strstr(r.out, "-fsanitize"),
 	   "without SANITIZE it is built again, without them");
 	run_result_free(&r);
-	make(&r, "agent/apqn.o CPPFLAGS=-D_FORTIFY_SOURCE=2");
-	ok(r.status == 0 && compiles(&r, "agent/apqn.o"), "a change of CPPFLAGS builds it again");
+	make(&r, "agent/core/apqn.o CPPFLAGS=-D_FORTIFY_SOURCE=2");
+	ok(r.status == 0 && compiles(&r, "agent/core/apqn.o"), "a change of CPPFLAGS builds it again");
 	run_result_free(&r);
 
 	remove_tree(copy);

@@ -9,7 +9,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 /* What the completion offers for @line (the word under the cursor last,
  * "" for a new word), one per line. */

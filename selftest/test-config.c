@@ -2,8 +2,8 @@
 /* mkagent.conf and profiles: what they say, and errors naming file and line. */
 #include <errno.h>
 
-#include "../agent/config.h"
-#include "../agent/profile.h"
+#include "io/config.h"
+#include "io/profile.h"
 #include "run.h"
 #include "tap.h"
 

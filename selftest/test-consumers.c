@@ -16,7 +16,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char world[4096], bin[4200], zkeydir[4200];
 static pid_t agent;

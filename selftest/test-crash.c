@@ -16,7 +16,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char fault_log[4200], conf[4200], agent_log[4200];
 

@@ -14,7 +14,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char conf_fast[4096], conf_slow[4096], notify_log[4096], daemon_log[4096];
 static pid_t agent;

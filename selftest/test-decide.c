@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The decision, row by row: each state against each register situation. */
-#include "../agent/decide.h"
+#include "core/decide.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 #define NEWP "7D10D17BC8A409C4"
 #define OLDP "1111111111111111"

@@ -16,7 +16,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char fs[4200], filler[4300];
 

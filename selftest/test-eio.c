@@ -13,7 +13,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char *file_of(const char *id)
 {

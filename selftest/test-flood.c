@@ -20,7 +20,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 #define FLOOD 10000
 #define QLEN "/proc/sys/net/unix/max_dgram_qlen"

@@ -3,7 +3,7 @@
  * make install puts every part where the system looks for it, and the
  * installed files name the paths they were installed to: with PREFIX=/usr
  * (Debian) and with the default PREFIX=/usr/local. It installs from a copy
- * of the build, so the build tree keeps its own agent/paths.h.
+ * of the build, so the build tree keeps its own agent/io/paths.h.
  */
 #include <ctype.h>
 #include <stdbool.h>

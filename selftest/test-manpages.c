@@ -10,7 +10,7 @@
 
 #include "run.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static const char *const pages[] = { "man/mkagent.8", "man/mkagent.conf.5", "man/mkagent.profile.5",
 				     "man/mkagent-helpers.7" };

@@ -12,7 +12,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char prom[4300];
 

@@ -2,7 +2,7 @@
 /* Patterns on the command line and the prefix match rule. */
 #include <errno.h>
 
-#include "../agent/mkvp.h"
+#include "core/mkvp.h"
 #include "tap.h"
 
 static void good(enum mk_type t, const char *in, const char *want)

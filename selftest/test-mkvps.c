@@ -2,7 +2,7 @@
 /* The mkvps parser: every line form zcrypt prints, and malformed text. */
 #include <errno.h>
 
-#include "../agent/mkvps.h"
+#include "core/mkvps.h"
 #include "tap.h"
 
 #define Z16 "0x0000000000000000"

@@ -24,7 +24,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 static char violations[4200], fail_flag[4200], later_flag[4200], agent_log[4200],
 	notified[4200];

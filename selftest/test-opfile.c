@@ -3,7 +3,7 @@
  * can be corrupt, each reported with its line. */
 #include <errno.h>
 
-#include "../agent/op.h"
+#include "core/op.h"
 #include "tap.h"
 
 static const char good[] = "[operation]\n"

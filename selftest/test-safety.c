@@ -17,7 +17,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 /* A reencipher helper that, like pkcshsm_mk_change, ignores SIGTERM,
  * notes when two of it run at once, and runs until told to stop. $d is

@@ -4,7 +4,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "../agent/apbus.h"
+#include "io/apbus.h"
 #include "apsim.h"
 #include "run.h"
 #include "tap.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "../agent/store.h"
+#include "io/store.h"
 #include "run.h"
 #include "tap.h"
 

@@ -14,11 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../agent/fileio.h"
+#include "io/fileio.h"
 #include "fixture.h"
-#include "../agent/profile.h"
-#include "../agent/runner.h"
-#include "../agent/store.h"
+#include "io/profile.h"
+#include "io/runner.h"
+#include "io/store.h"
 #include "tap.h"
 
 #define NOBODY 65534

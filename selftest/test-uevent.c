@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../agent/kuevent.h"
-#include "../agent/uevent.h"
+#include "io/kuevent.h"
+#include "core/uevent.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 #define MSG(s) s, sizeof(s)
 

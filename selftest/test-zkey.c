@@ -20,7 +20,7 @@
 
 #include "fixture.h"
 #include "tap.h"
-#include "../agent/macro.h"
+#include "core/macro.h"
 
 #define CCA_APQNS "08.0033,09.0033,0b.0033"
 #define EP11_APQNS "0a.0033,0c.0033"

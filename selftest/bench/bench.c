@@ -25,8 +25,8 @@
 
 #include "../fixture.h"
 #include "../tap.h"
-#include "../../agent/clock.h"
-#include "../../agent/macro.h"
+#include "io/clock.h"
+#include "core/macro.h"
 
 #define TRIALS 200
 #define POLLER_TRIALS 100

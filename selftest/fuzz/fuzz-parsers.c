@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/apqn.h"
-#include "../../agent/config.h"
-#include "../../agent/mkvp.h"
-#include "../../agent/mkvps.h"
-#include "../../agent/op.h"
-#include "../../agent/profile.h"
-#include "../../agent/uevent.h"
+#include "core/apqn.h"
+#include "io/config.h"
+#include "core/mkvp.h"
+#include "core/mkvps.h"
+#include "core/op.h"
+#include "io/profile.h"
+#include "core/uevent.h"
 
 /* The fuzzer's bytes as a NUL-terminated string. */
 static char *text_of(const uint8_t *data, size_t size)

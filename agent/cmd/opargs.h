@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * opargs.h - the options the operation commands share, with the names
+ * and letters of pkcshsm_mk_change: -a/--apqns, the pattern options,
+ * -i/--id, and mkagent's own --profiles, --no-auto-finalize, --json,
+ * --force.
+ */
+#pragma once
+
+#include "core/apqn.h"
+#include "core/mkvp.h"
+#include "core/op.h"
+
+enum {
+	ARG_APQNS = 1 << 0,
+	ARG_PATTERNS = 1 << 1,
+	ARG_ID = 1 << 2,
+	ARG_PROFILES = 1 << 3,
+	ARG_NO_AUTO = 1 << 4,
+	ARG_JSON = 1 << 5,
+	ARG_FORCE = 1 << 6,
+};
+
+struct op_args {
+	unsigned int given; /* ARG_* seen */
+	struct apqn_list apqns;
+	bool has[MK_TYPE_COUNT];
+	struct mkvp mkvp[MK_TYPE_COUNT];
+	char id[OP_ID_LEN + 1];
+	const char *profiles;
+	bool no_auto_finalize;
+	bool json;
+	bool force;
+	char **rest; /* positional arguments */
+	int nrest;
+};
+
+#define OP_ARGS_GO_ON (-1)
+
+/*
+ * Parse the options of @cmd that @allowed lets through. Returns
+ * OP_ARGS_GO_ON, or the exit status to end with: EXIT_USAGE after one
+ * line on stderr, EXIT_OK after --help printed @usage.
+ */
+int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int argc, char **argv,
+		  struct op_args *a);
+void op_args_free(struct op_args *a);
+bool op_args_any_pattern(const struct op_args *a);

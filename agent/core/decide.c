@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdarg.h>
+
+#include "core/decide.h"
+#include "core/macro.h"
+
+const char *action_name(enum action a)
+{
+	static const char *const names[] = { "none", "wait", "run", "activated-early" };
+
+	return names[a];
+}
+
+static void because(struct decision *d, const char *fmt, ...) _printf_(2, 3);
+
+static void because(struct decision *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(d->why, sizeof(d->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Whether a new pattern of @op is in the CUR register of any APQN. */
+static bool activated_somewhere(const struct op *op, const struct view *v, struct apqn *where)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const struct apqn_view *a = &v->v[i];
+
+		if (!a->regs_read || !apqn_list_contains(&op->apqns, a->apqn))
+			continue;
+		for (int t = 0; t < MK_TYPE_COUNT; t++) {
+			if (op->has_new[t] && a->regs.has[t] &&
+			    mk_register_holds(&a->regs.reg[t][REG_CUR], &op->new_mkvp[t])) {
+				*where = a->apqn;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Any APQN not on the bus at all. */
+static bool apqn_missing(const struct op *op, const struct view *v, struct apqn *where)
+{
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+
+		if (!a || !a->present) {
+			*where = op->apqns.v[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+/* CCA: after activation NEW is empty again; a NEW still full means the
+ * officer's activation has not gone through on this APQN yet. */
+static bool cca_new_cleared(const struct op *op, const struct view *v)
+{
+	for (size_t i = 0; i < op->apqns.n; i++) {
+		const struct apqn_view *a = view_find(v, op->apqns.v[i]);
+
+		for (int t = 0; a && t < MK_TYPE_COUNT; t++) {
+			const struct mk_register *n = &a->regs.reg[t][REG_NEW];
+
+			if (op->has_new[t] && mk_type_is_cca(t) && a->regs.has[t] &&
+			    mk_register_holds(n, &op->new_mkvp[t]))
+				return false;
+		}
+	}
+	return true;
+}
+
+struct decision decide(const struct op *op, const struct view *v)
+{
+	struct decision d = { .action = ACT_WAIT };
+	struct errmsg e;
+	struct apqn where;
+	char n[APQN_STR_MAX];
+	int rc;
+
+	switch (op->state) {
+	case OP_FINALIZED:
+	case OP_CANCELED:
+	case OP_ERROR:
+		d.action = ACT_NONE;
+		because(&d, "%s", op_state_name(op->state));
+		return d;
+	case OP_CANCELING:
+		d.action = ACT_RUN;
+		d.phase = PHASE_CANCEL;
+		because(&d, "an interrupted cancel is run again");
+		return d;
+	case OP_PLANNED:
+	case OP_REENCIPHERING:
+		if (activated_somewhere(op, v, &where)) {
+			d.action = ACT_ACTIVATED_EARLY;
+			d.event = "activated-early";
+			because(&d, "APQN %s has a new master key active before every consumer re-enciphered",
+				apqn_format(where, n));
+			return d;
+		}
+		rc = guard_reencipher(op, v, &e);
+		if (rc == 0) {
+			d.action = ACT_RUN;
+			d.phase = PHASE_REENCIPHER;
+			d.event = op->state == OP_PLANNED ? "loaded" : NULL;
+			because(&d, "the new master keys are loaded on every APQN");
+			return d;
+		}
+		d.waits_on_hsm = true;
+		if (rc == -EKEYREJECTED)
+			d.event = "unexpected-new-mkvp";
+		else if (apqn_missing(op, v, &where))
+			d.event = "apqn-missing";
+		because(&d, "%s", e.text);
+		return d;
+	case OP_REENCIPHERED:
+	case OP_FINALIZING:
+		rc = guard_finalize(op, v, &e);
+		if (rc == 0 && (op->state == OP_FINALIZING || cca_new_cleared(op, v))) {
+			if (op->state == OP_REENCIPHERED && !op->auto_finalize) {
+				d.action = ACT_WAIT;
+				because(&d, "active everywhere; auto-finalize is off: waiting for 'mkagent finalize'");
+				return d;
+			}
+			d.action = ACT_RUN;
+			d.phase = PHASE_FINALIZE;
+			because(&d, "the new master keys are active on every APQN");
+			return d;
+		}
+		d.waits_on_hsm = true;
+		if (apqn_missing(op, v, &where))
+			d.event = "apqn-missing";
+		because(&d, "%s", rc < 0 ? e.text : "a CCA NEW register still holds the new key");
+		return d;
+	default:
+		return d;
+	}
+}

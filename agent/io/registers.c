@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+
+#include "io/log.h"
+#include "core/macro.h"
+#include "io/registers.h"
+#include "io/runner.h"
+
+#define QUERY_TIMEOUT 60
+#define QUERY_OUTPUT_MAX 4096
+
+struct collected {
+	char text[QUERY_OUTPUT_MAX];
+	size_t len;
+};
+
+static void collect(void *ctx, int fd, const char *line)
+{
+	struct collected *c = ctx;
+
+	if (fd == 2) {
+		log_warn("register query helper: %s", line);
+		return;
+	}
+	if (c->len + strlen(line) + 2 < sizeof(c->text))
+		c->len += (size_t)snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s\n", line);
+}
+
+static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
+{
+	char name[APQN_STR_MAX];
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
+	struct collected c = { .len = 0 };
+	struct run_outcome o;
+	struct mkvps sym;
+	struct errmsg pe;
+	struct helper h;
+	int rc = helper_open(helper, (const char *const[]){ apqn_format(a->apqn, name), "cca-sym", NULL },
+			     &h, e);
+
+	if (rc < 0)
+		return rc;
+	struct run_spec spec = { .exec_fd = h.fd, .argv = h.argv, .envp = envp,
+				 .timeout_s = QUERY_TIMEOUT, .line = collect, .line_ctx = &c };
+	rc = runner_run(&spec, &o, e);
+	helper_close(&h);
+	if (rc < 0)
+		return rc;
+	if (o.exit_code != 0)
+		return errmsg_set(e, -EIO, "%s: the register query helper failed%s%s", name,
+				  o.last_stderr[0] ? ": " : "", o.last_stderr);
+	rc = mkvps_parse(c.text, c.len, &sym, &pe);
+	if (rc < 0)
+		return errmsg_set(e, rc, "%s: register query helper: %s", name, pe.text);
+	if (!sym.has[MK_CCA_SYM] || sym.has[MK_EP11])
+		return errmsg_set(e, -EINVAL, "%s: the register query helper printed no SYM lines", name);
+	sym.has[MK_CCA_AES] = sym.has[MK_CCA_APKA] = sym.has[MK_CCA_ASYM] = false;
+	mkvps_merge(&a->regs, &sym);
+	return 0;
+}
+
+int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_helper,
+	      struct errmsg *e)
+{
+	_cleanup_(ap_bus_free) struct ap_bus bus = { 0 };
+	struct view v = { .v = calloc(apqns->n ? apqns->n : 1, sizeof(*v.v)), .n = apqns->n };
+	int rc;
+
+	if (!v.v)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	rc = ap_bus_scan_apqns(&bus, apqns, e);
+	if (rc < 0) {
+		view_free(&v);
+		return rc;
+	}
+	for (size_t i = 0; i < apqns->n; i++) {
+		struct apqn_view *a = &v.v[i];
+		struct ap_queue *q = ap_bus_find(&bus, apqns->v[i]);
+		struct errmsg re;
+
+		a->apqn = apqns->v[i];
+		if (!q)
+			continue;
+		a->present = true;
+		a->mode = q->mode;
+		a->online = q->online;
+		a->config = q->config;
+		a->chkstop = q->chkstop;
+		/* an unusable queue's registers are unknown: no HSM request */
+		if (q->online != 1 || q->config == 0 || q->chkstop == 1)
+			continue;
+		if (ap_queue_read_mkvps(q, &re) < 0) {
+			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
+			log_warn("%s", re.text);
+			continue;
+		}
+		a->regs_read = q->regs_read;
+		a->regs = q->regs;
+		if (a->regs_read && sym_helper && *sym_helper && q->mode == AP_MODE_CCA &&
+		    query_sym(sym_helper, a, &re) < 0) {
+			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
+			log_warn("%s", re.text);
+		}
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.h - what every step of an operation shares, whoever runs it (a
+ * person's command or the agent): the configuration, profiles and store;
+ * state transitions with their audit line, syslog and notification; and
+ * running one phase of every profile through its helper.
+ */
+#pragma once
+
+#include "cmd/cli.h"
+#include "io/config.h"
+#include "core/op.h"
+#include "io/profile.h"
+#include "io/store.h"
+
+struct engine {
+	struct config cfg;
+	struct profile_set profiles;
+	struct store store;
+	bool tty; /* a person at a terminal may be asked for PINs */
+	bool echo; /* a person's command: helpers' lines also go to stdout */
+	/* In the agent's workers: the registers the agent read just before it
+	 * started this worker. The step's checks use them instead of asking
+	 * the HSM again. */
+	const struct view *seen;
+	/* In the agent's loop: a notification is handed to @notify (which
+	 * runs the helper in a worker) instead of waiting for the helper. */
+	void (*notify)(void *ctx, const struct op *op, const char *event, const char *message);
+	void *notify_ctx;
+};
+
+/* An engine that engine_close() may take before engine_open() ran. */
+#define ENGINE_INIT { .store = { .fd = -1, .ops_fd = -1, .hist_fd = -1, .work_fd = -1 } }
+
+/* Open the configuration, profiles and state directory named by @cli.
+ * Without @create a missing state directory is left closed (fd -1). */
+int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e);
+void engine_close(struct engine *en);
+
+/* Move @op to @to: write it (history/ when terminal), audit, notify. */
+int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
+		      struct errmsg *e);
+
+enum phase_result {
+	PHASE_ALL_DONE,
+	PHASE_RETRY,  /* a helper exited 75: try again later */
+	PHASE_FAILED, /* the op is now in error */
+	PHASE_INTERRUPTED, /* a signal came (I9): the helper is gone, its phase pending */
+};
+
+/* Whether every profile of @op has @ph done (or has no such phase). */
+bool op_phase_done(const struct op *op, enum phase ph);
+/* Refuse before anything changes: each profile exists, its helper for
+ * @ph passes the ownership checks. */
+int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
+		       const char *only_profile, struct errmsg *e);
+/* Mark the first profile that @ph will run as running, in memory: the
+ * transition into the step writes it. */
+void engine_mark_first_running(struct op *op, enum phase ph);
+/*
+ * Run @ph of every profile of @op that has it pending (or only
+ * @only_profile), recording each profile's status. A failure moves the
+ * op to error with the reason of DESIGN §5, also in @e.
+ */
+enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
+				   const char *only_profile, struct errmsg *e);
+/*
+ * One step of operation @id under its lock, with every check a person's
+ * command makes: what the agent's workers run. Returns an exit status.
+ */
+int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
+/* Move to error with @reason, notifying @event instead of "error". */
+int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
+		struct errmsg *e);
+/* I11: an operation in error to history/ as canceled, no helper run (no
+ * notification either); it keeps its reason, and the audit log says
+ * which uid forced it. */
+int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e);
+/* Run the notify helper, if configured, for @event. */
+void engine_notify(struct engine *en, const struct op *op, const char *event, const char *message);
