@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The simulator's fidelity: sysfs text and uevents as the kernel makes them. */
+#include <unistd.h>
 #include <errno.h>
 #include <libudev.h>
 #include <poll.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `mkagent status` on simulated AP buses (umockdev + apsim). */
+#include <unistd.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The state directory: a corrupt or planted file never spreads. */
+#include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <unistd.h>
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>

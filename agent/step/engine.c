@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
 
