@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "io/config.h"
+
 enum {
 	EXIT_OK = 0,
 	EXIT_REFUSED = 1, /* refused, failed, or names nothing that exists */
@@ -15,10 +17,7 @@ enum {
 };
 
 struct cli {
-	const char *state_dir;
-	const char *config;
-	bool config_given; /* by option or environment: it must exist */
-	const char *profiles;
+	struct mk_paths paths;
 	bool verbose_given;
 };
 

@@ -150,7 +150,7 @@ int cmd_list(const struct cli *cli, int argc, char **argv)
 		say_error("list: unexpected argument '%s'", a.rest[0]);
 		return EXIT_USAGE;
 	}
-	rc = store_open(&store, cli->state_dir, false, &e);
+	rc = store_open(&store, cli->paths.state_dir, false, &e);
 	if (rc < 0 && rc != -ENOENT) {
 		say_error("list: %s", e.text);
 		return EXIT_REFUSED;

@@ -54,14 +54,14 @@ static int global_option(struct cli *cli, int c, const char *arg)
 
 	switch (c) {
 	case 'S':
-		cli->state_dir = arg;
+		cli->paths.state_dir = arg;
 		break;
 	case 'C':
-		cli->config = arg;
-		cli->config_given = true;
+		cli->paths.config = arg;
+		cli->paths.config_given = true;
 		break;
 	case 'P':
-		cli->profiles = arg;
+		cli->paths.profiles = arg;
 		break;
 	case 'v':
 		lvl = log_level_from_name(arg);
@@ -152,16 +152,16 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct cli cli = {
-		.state_dir = env_or("MKAGENT_STATE_DIR", "/var/lib/mkagent"),
-		.config = env_or("MKAGENT_CONFIG", "/etc/mkagent/mkagent.conf"),
-		.profiles = env_or("MKAGENT_PROFILES", "/etc/mkagent/profiles"),
+		.paths.state_dir = env_or("MKAGENT_STATE_DIR", "/var/lib/mkagent"),
+		.paths.config = env_or("MKAGENT_CONFIG", "/etc/mkagent/mkagent.conf"),
+		.paths.profiles = env_or("MKAGENT_PROFILES", "/etc/mkagent/profiles"),
 	};
 	int c, rc;
 
 	/* no core dumps: a PIN may be in memory */
 	prctl(PR_SET_DUMPABLE, 0);
 	openlog("mkagent", LOG_PID, LOG_DAEMON);
-	cli.config_given = getenv("MKAGENT_CONFIG") && *getenv("MKAGENT_CONFIG");
+	cli.paths.config_given = getenv("MKAGENT_CONFIG") && *getenv("MKAGENT_CONFIG");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:v:h", opts, NULL)) != -1) {
 		switch (c) {

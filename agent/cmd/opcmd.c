@@ -588,7 +588,7 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		say_error("%s: give at least one pattern (-A, -p, -S, -s or -e)", cmd);
 		return EXIT_USAGE;
 	}
-	if (engine_open(&en, cli, false, &e) < 0) {
+	if (engine_open(&en, &cli->paths, false, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
@@ -597,7 +597,7 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 		rc = catch_interrupts(cmd);
 	if (rc >= 0)
 		return rc;
-	rc = check_readable_types(cmd, &en, cli->config, a);
+	rc = check_readable_types(cmd, &en, cli->paths.config, a);
 	if (rc >= 0)
 		return rc;
 	memcpy(op.has_new, a->has, sizeof(op.has_new));
@@ -624,7 +624,7 @@ static int create_op(const char *cmd, const struct cli *cli, struct op_args *a, 
 	 * be made (systemd's StateDirectory= makes it empty) */
 	if (!store_complete(&en.store)) {
 		store_close(&en.store);
-		if (store_open(&en.store, cli->state_dir, true, &e) < 0) {
+		if (store_open(&en.store, cli->paths.state_dir, true, &e) < 0) {
 			say_error("%s: %s", cmd, e.text);
 			return EXIT_REFUSED;
 		}
@@ -687,7 +687,7 @@ static int step_by_id(const char *cmd, const struct cli *cli, const char *id, st
 	struct errmsg e;
 	int rc;
 
-	if (engine_open(&en, cli, false, &e) < 0) {
+	if (engine_open(&en, &cli->paths, false, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}
@@ -840,7 +840,7 @@ int cmd_helper(const struct cli *cli, int argc, char **argv)
 			say_error("helper: '%s' is not a profile name", profile);
 		return EXIT_USAGE;
 	}
-	if (engine_open(&en, cli, false, &e) < 0) {
+	if (engine_open(&en, &cli->paths, false, &e) < 0) {
 		say_error("%s: %s", cmd, e.text);
 		return EXIT_REFUSED;
 	}

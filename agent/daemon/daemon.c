@@ -904,8 +904,8 @@ static bool on_signal(struct agent *ag)
 			struct profile_set p;
 
 			config_defaults(&c);
-			if (config_load(&c, ag->cli->config, ag->cli->config_given, &e) < 0 ||
-			    profiles_load(&p, ag->cli->profiles, &e) < 0) {
+			if (config_load(&c, ag->cli->paths.config, ag->cli->paths.config_given, &e) < 0 ||
+			    profiles_load(&p, ag->cli->paths.profiles, &e) < 0) {
 				log_error("reload refused: %s", e.text);
 				break;
 			}
@@ -1176,7 +1176,7 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	/* started by systemd (the unit sets INVOCATION_ID): syslog, with priorities */
 	if (getenv("INVOCATION_ID"))
 		log_to_syslog(true);
-	if (engine_open(&ag.en, cli, true, &e) < 0) {
+	if (engine_open(&ag.en, &cli->paths, true, &e) < 0) {
 		say_error("daemon: %s", e.text);
 		return EXIT_REFUSED;
 	}

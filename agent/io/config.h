@@ -30,6 +30,15 @@ struct config {
 	char metrics_textfile[PATH_MAX]; /* "": no metrics */
 };
 
+/* Where mkagent's configuration, profiles and state are: the command
+ * line's --config, --profiles and --state-dir (or their environment). */
+struct mk_paths {
+	const char *state_dir;
+	const char *config;
+	bool config_given; /* by option or environment: it must exist */
+	const char *profiles;
+};
+
 void config_defaults(struct config *c);
 /* Parse @text of the file @path over the values already in @c. */
 int config_parse(struct config *c, const char *path, const char *text, struct errmsg *e);

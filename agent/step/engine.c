@@ -12,20 +12,20 @@
 #define EXIT_TRY_LATER 75
 #define NOTIFY_TIMEOUT 30
 
-int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e)
+int engine_open(struct engine *en, const struct mk_paths *where, bool create, struct errmsg *e)
 {
 	int rc;
 
 	memset(en, 0, sizeof(*en));
 	en->store = (struct store){ .fd = -1, .ops_fd = -1, .hist_fd = -1, .work_fd = -1 };
 	config_defaults(&en->cfg);
-	rc = config_load(&en->cfg, cli->config, cli->config_given, e);
+	rc = config_load(&en->cfg, where->config, where->config_given, e);
 	if (rc < 0)
 		return rc;
-	rc = profiles_load(&en->profiles, cli->profiles, e);
+	rc = profiles_load(&en->profiles, where->profiles, e);
 	if (rc < 0)
 		return rc;
-	rc = store_open(&en->store, cli->state_dir, create, e);
+	rc = store_open(&en->store, where->state_dir, create, e);
 	if (rc == -ENOENT && !create)
 		rc = 0; /* nothing planned yet: made when something is written */
 	if (rc < 0) {

@@ -7,7 +7,6 @@
  */
 #pragma once
 
-#include "cmd/cli.h"
 #include "io/config.h"
 #include "core/op.h"
 #include "io/profile.h"
@@ -34,7 +33,7 @@ struct engine {
 
 /* Open the configuration, profiles and state directory named by @cli.
  * Without @create a missing state directory is left closed (fd -1). */
-int engine_open(struct engine *en, const struct cli *cli, bool create, struct errmsg *e);
+int engine_open(struct engine *en, const struct mk_paths *where, bool create, struct errmsg *e);
 void engine_close(struct engine *en);
 
 /* Move @op to @to: write it (history/ when terminal), audit, notify. */
