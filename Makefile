@@ -255,9 +255,10 @@ FUZZ_ID_config := 3
 FUZZ_ID_profile := 4
 FUZZ_ID_uevent := 5
 FUZZ_ID_values := 6
-FUZZ_SRCS    := agent/core/apqn.c agent/core/mkvp.c agent/core/mkvps.c agent/core/mktype.c \
-	agent/core/errmsg.c agent/core/op.c agent/io/fileio.c agent/io/trust.c agent/io/config.c \
-	agent/io/profile.c agent/core/uevent.c
+# Every target links the pure core/ only; config and profile also their io/ file.
+FUZZ_SRCS    := $(wildcard agent/core/*.c)
+FUZZ_SRCS_config := agent/io/config.c agent/io/fileio.c agent/io/trust.c
+FUZZ_SRCS_profile := agent/io/profile.c agent/io/fileio.c agent/io/trust.c
 
 fuzz: $(addprefix fuzz-,$(FUZZ_NAMES))
 
@@ -272,7 +273,7 @@ $(addprefix fuzz-,$(FUZZ_NAMES)): fuzz-%: fuzz-deps agent/io/paths.h
 	@clang -g -O1 -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) \
 		-DFUZZ_TARGET=$(FUZZ_ID_$*) -Iagent \
 		-fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) -linih
+		-o selftest/fuzz/work/fuzz-$* selftest/fuzz/fuzz-parsers.c $(FUZZ_SRCS) $(FUZZ_SRCS_$*) -linih
 	@cp selftest/fuzz/corpus/$*/* selftest/fuzz/work/corpus-$*/
 	@echo "fuzz-$*: $(FUZZ_SECONDS) s"
 	@selftest/fuzz/work/fuzz-$* -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdarg.h>
 
-#include "io/fileio.h"
+#include "core/ini.h"
 #include "core/macro.h"
 #include "core/op.h"
 
@@ -291,23 +290,16 @@ int op_parse(const char *text, size_t len, struct op *out, struct errmsg *e)
 {
 	struct op op = { 0 };
 	struct parse_ctx c = { .op = &op };
-	_cleanup_free_ char *s = NULL;
+	const struct ini_parse how = { .strict = true, .key = handler, .user = &c, .why = &c.why };
 	size_t lines = 0;
 	int rc;
 
-	rc = ini_check_lines(text, len, true, e);
-	if (rc < 0)
-		return rc;
-	s = strndup(text, len);
-	if (!s)
-		return errmsg_set(e, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < len; i++)
 		lines += text[i] == '\n';
-	rc = ini_parse_string(s, handler, &c);
-	if (rc != 0) {
+	rc = ini_parse_text(text, len, &how, e);
+	if (rc < 0) {
 		op_free(&op);
-		return errmsg_set(e, -EINVAL, "line %d: %s", rc,
-				  c.why.text[0] ? c.why.text : "not a key = value line");
+		return rc;
 	}
 	for (int k = 0; k < SEEN_COUNT; k++) {
 		if (!c.seen[k]) {

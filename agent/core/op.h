@@ -11,12 +11,11 @@
 
 #include "core/apqn.h"
 #include "core/errmsg.h"
+#include "core/ini.h"
 #include "core/mkvp.h"
 
 #define OP_ID_LEN 6
 #define PROFILE_NAME_MAX 64
-/* libinih reads 200 bytes a line, newline and NUL included. */
-#define INI_LINE_MAX 198
 #define OP_REASON_MAX 150
 
 enum op_state {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
-#include <ini.h>
 
+#include "core/ini.h"
+#include "core/macro.h"
 #include "io/config.h"
 #include "io/fileio.h"
-#include "core/macro.h"
 #include "io/paths.h"
 
 const char config_default_pin_helper[] = LIBEXECDIR "/mkagent-pin-file";
@@ -89,15 +89,11 @@ int config_parse(struct config *c, const char *path, const char *text, struct er
 {
 	struct config tmp = *c;
 	struct cfg_ctx x = { .c = &tmp };
-	struct errmsg le;
-	int rc = ini_check_lines(text, strlen(text), false, &le);
+	const struct ini_parse how = { .path = path, .key = handler, .user = &x, .why = &x.why };
+	int rc = ini_parse_text(text, strlen(text), &how, e);
 
 	if (rc < 0)
-		return errmsg_set(e, rc, "%s: %s", path, le.text);
-	rc = ini_parse_string(text, handler, &x);
-	if (rc != 0)
-		return errmsg_set(e, -EINVAL, "%s: line %d: %s", path, rc,
-				  x.why.text[0] ? x.why.text : "not a key = value line");
+		return rc;
 	*c = tmp;
 	return 0;
 }

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include <unistd.h>
 #include <dirent.h>
 #include <errno.h>
-#include <ini.h>
+#include <unistd.h>
 
-#include "io/fileio.h"
-#include "io/trust.h"
+#include "core/ini.h"
 #include "core/macro.h"
+#include "io/fileio.h"
 #include "io/profile.h"
+#include "io/trust.h"
 
 struct prof_ctx {
 	struct profile *p;
@@ -85,7 +85,7 @@ int profile_parse(struct profile *p, const char *name, const char *path, const c
 {
 	struct profile tmp = { 0 };
 	struct prof_ctx x = { .p = &tmp };
-	struct errmsg le;
+	const struct ini_parse how = { .path = path, .key = handler, .user = &x, .why = &x.why };
 	bool any = false;
 	int rc;
 
@@ -93,13 +93,9 @@ int profile_parse(struct profile *p, const char *name, const char *path, const c
 	snprintf(tmp.path, sizeof(tmp.path), "%s", path);
 	for (int ph = 0; ph < PHASE_COUNT; ph++)
 		tmp.phase[ph].timeout = PROFILE_TIMEOUT_DEFAULT;
-	rc = ini_check_lines(text, strlen(text), false, &le);
+	rc = ini_parse_text(text, strlen(text), &how, e);
 	if (rc < 0)
-		return errmsg_set(e, rc, "%s: %s", path, le.text);
-	rc = ini_parse_string(text, handler, &x);
-	if (rc != 0)
-		return errmsg_set(e, -EINVAL, "%s: line %d: %s", path, rc,
-				  x.why.text[0] ? x.why.text : "not a key = value line");
+		return rc;
 	if (!x.seen_section || !x.seen_types)
 		return errmsg_set(e, -EINVAL, "%s: no mk-types in [profile]", path);
 	for (int ph = 0; ph < PHASE_COUNT; ph++)

@@ -14,7 +14,6 @@
 
 #include "io/clock.h"
 #include "io/fault.h"
-#include "io/fileio.h"
 #include "core/macro.h"
 #include "io/runner.h"
 #include "io/trust.h"
