@@ -193,6 +193,8 @@ static void plain_table(void)
 	   "a vfio_ap queue has no online state and no registers");
 	ok(strstr(r.out, "\n08.0036  CEX7C  cca    deconfig  cca-asym") != NULL,
 	   "a deconfigured queue says so");
+	ok(strstr(r.out, "\n0A.0036  CEX8P  ep11   no        ep11") != NULL,
+	   "an offline queue says no");
 	snprintf(line, sizeof(line), "\n0A.0033  CEX8P  ep11   yes       ep11      committed %.32s",
 		 pattern(Q(0x0a, 0x33), MK_EP11, REG_NEW) + 1);
 	ok(strstr(r.out, line) != NULL, "EP11 patterns are cut to the 16 bytes -e takes");

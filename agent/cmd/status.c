@@ -71,13 +71,16 @@ static void table_free(struct table *t)
 
 static const char *online_word(const struct ap_queue *q)
 {
-	if (q->config == 0)
+	switch (queue_usability(&q->queue)) {
+	case QUEUE_USABLE:
+		return "yes";
+	case QUEUE_DECONFIGURED:
 		return "deconfig";
-	if (q->chkstop == 1)
+	case QUEUE_CHECKSTOPPED:
 		return "chkstop";
-	if (q->online < 0)
-		return "-";
-	return q->online ? "yes" : "no";
+	default:
+		return q->online < 0 ? "-" : "no";
+	}
 }
 
 /* State and pattern, the pattern cut to the length its option takes. */

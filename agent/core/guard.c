@@ -40,24 +40,15 @@ void view_free(struct view *v)
 	v->n = 0;
 }
 
-bool mode_has_type(enum ap_mode m, enum mk_type t)
-{
-	return m == AP_MODE_CCA ? mk_type_is_cca(t) : m == AP_MODE_EP11 && t == MK_EP11;
-}
-
 int guard_usable(const struct apqn_view *a, struct errmsg *e)
 {
+	enum queue_usability u = queue_usability(&a->queue);
 	char n[APQN_STR_MAX];
 
 	apqn_format(a->apqn, n);
-	if (!a->present)
-		return errmsg_set(e, -ENODEV, "APQN %s is not on the AP bus", n);
-	if (a->config == 0)
-		return errmsg_set(e, -EAGAIN, "APQN %s is deconfigured", n);
-	if (a->chkstop == 1)
-		return errmsg_set(e, -EAGAIN, "APQN %s is check-stopped", n);
-	if (a->online != 1)
-		return errmsg_set(e, -EAGAIN, "APQN %s is offline", n);
+	if (u != QUEUE_USABLE)
+		return errmsg_set(e, u == QUEUE_ABSENT ? -ENODEV : -EAGAIN, "APQN %s is %s", n,
+				  queue_usability_name(u));
 	if (!a->regs_read)
 		return errmsg_set(e, -EAGAIN, "APQN %s: registers cannot be read%s%s", n,
 				  a->read_error[0] ? ": " : "", a->read_error);

@@ -6,16 +6,12 @@
  */
 #pragma once
 
-#include "io/apbus.h"
 #include "core/op.h"
+#include "core/queue.h"
 
+/* One APQN of a register snapshot: the queue as the bus showed it. */
 struct apqn_view {
-	struct apqn apqn;
-	bool present;
-	enum ap_mode mode;
-	int online, config, chkstop;
-	bool regs_read;
-	struct mkvps regs;
+	QUEUE_EMBED(queue);
 	char read_error[160]; /* why regs_read is false, when read failed */
 };
 
@@ -40,7 +36,6 @@ int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e);
 /* I3: no APQN's CUR holds a new pattern. Unreadable APQNs are refused
  * unless @nothing_done (no consumer has re-enciphered anything). */
 int guard_cancel(const struct op *op, const struct view *v, bool nothing_done, struct errmsg *e);
-/* Whether @a can take part in a step at all; names what is wrong. */
+/* Whether @a can take part in a step at all (queue_usability()), and its
+ * registers were read; names what is wrong. */
 int guard_usable(const struct apqn_view *a, struct errmsg *e);
-/* Whether @t's registers are on @a's kind of queue. */
-bool mode_has_type(enum ap_mode m, enum mk_type t);

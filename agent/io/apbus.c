@@ -105,7 +105,7 @@ static void read_card(struct udev *udev, unsigned int card, struct card_info *ci
 
 static int add_queue(struct ap_bus *bus, struct udev_device *d, struct card_info *ci)
 {
-	struct ap_queue q = { .online = -1, .config = -1, .chkstop = -1 };
+	struct ap_queue q = { .present = true, .online = -1, .config = -1, .chkstop = -1 };
 
 	if (apqn_parse(udev_device_get_sysname(d), &q.apqn, NULL) < 0)
 		return 0; /* not a queue name the kernel would use */

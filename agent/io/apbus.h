@@ -11,18 +11,12 @@
 
 #include "core/apqn.h"
 #include "core/errmsg.h"
-#include "core/mkvps.h"
+#include "core/queue.h"
 
-#define AP_CARD_TYPE_MAX 16
-
+/* A queue on the bus (present), and where sysfs has it. */
 struct ap_queue {
-	struct apqn apqn;
+	QUEUE_EMBED(queue);
 	char *syspath;
-	char card_type[AP_CARD_TYPE_MAX]; /* "" when the card shows none */
-	enum ap_mode mode;
-	int online, config, chkstop; /* 1, 0, or -1 for no such attribute */
-	bool regs_read;		     /* regs hold what mkvps said */
-	struct mkvps regs;
 };
 
 struct ap_bus {

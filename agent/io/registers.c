@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 
+#include "io/apbus.h"
 #include "io/log.h"
 #include "core/macro.h"
 #include "io/registers.h"
@@ -81,21 +82,12 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_h
 		a->apqn = apqns->v[i];
 		if (!q)
 			continue;
-		a->present = true;
-		a->mode = q->mode;
-		a->online = q->online;
-		a->config = q->config;
-		a->chkstop = q->chkstop;
 		/* an unusable queue's registers are unknown: no HSM request */
-		if (q->online != 1 || q->config == 0 || q->chkstop == 1)
-			continue;
-		if (ap_queue_read_mkvps(q, &re) < 0) {
+		if (queue_usability(&q->queue) == QUEUE_USABLE && ap_queue_read_mkvps(q, &re) < 0) {
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
 			log_warn("%s", re.text);
-			continue;
 		}
-		a->regs_read = q->regs_read;
-		a->regs = q->regs;
+		a->queue = q->queue;
 		if (a->regs_read && sym_helper && *sym_helper && q->mode == AP_MODE_CCA &&
 		    query_sym(sym_helper, a, &re) < 0) {
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
