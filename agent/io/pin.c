@@ -38,7 +38,7 @@ static int from_helper(const struct pin_source *src, const char *label, char *pi
 {
 	_cleanup_free_ char *creds = NULL;
 	const char *cd = getenv("CREDENTIALS_DIRECTORY");
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL, NULL };
+	char *envp[] = { NULL, NULL };
 	struct first_line f = { .pin = pin, .op_id = src->op_id };
 	struct run_outcome o;
 	struct helper h;
@@ -48,7 +48,7 @@ static int from_helper(const struct pin_source *src, const char *label, char *pi
 		return rc;
 	/* systemd's LoadCredential= directory, for mkagent-pin-file */
 	if (cd && *cd && asprintf(&creds, "CREDENTIALS_DIRECTORY=%s", cd) > 0)
-		envp[2] = creds;
+		envp[0] = creds;
 	struct run_spec spec = {
 		.exec_fd = h.fd,
 		.argv = h.argv,

@@ -30,7 +30,6 @@ static void collect(void *ctx, int fd, const char *line)
 static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
 {
 	char name[APQN_STR_MAX];
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL };
 	struct collected c = { .len = 0 };
 	struct run_outcome o;
 	struct mkvps sym;
@@ -41,7 +40,7 @@ static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
 
 	if (rc < 0)
 		return rc;
-	struct run_spec spec = { .exec_fd = h.fd, .argv = h.argv, .envp = envp,
+	struct run_spec spec = { .exec_fd = h.fd, .argv = h.argv,
 				 .timeout_s = QUERY_TIMEOUT, .line = collect, .line_ctx = &c };
 	rc = runner_run(&spec, &o, e);
 	helper_close(&h);

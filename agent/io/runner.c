@@ -138,6 +138,27 @@ int runner_open_exec(const char *path, struct errmsg *e)
 	return trust_open(path, TRUST_PROGRAM, "helper", e);
 }
 
+/* Every helper's environment begins so (DESIGN §5), whoever runs it. */
+static const char *const base_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C" };
+
+/* base_env, then @extra (may be NULL): an array of borrowed strings. */
+static char **helper_envp(char *const *extra)
+{
+	size_t n = 0, base = ARRAY_SIZE(base_env);
+	char **v;
+
+	while (extra && extra[n])
+		n++;
+	v = calloc(base + n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < base; i++)
+		v[i] = (char *)base_env[i];
+	for (size_t i = 0; i < n; i++)
+		v[base + i] = extra[i];
+	return v;
+}
+
 /* Move @fd to @to, or above the standard ones when @to is -1; close-on-exec. */
 static int move_fd(int fd, int to)
 {
@@ -155,8 +176,8 @@ static int move_fd(int fd, int to)
  * descriptor, in its own process group, in its work directory, with default
  * signal handling. Why it could not run goes to @report, as an errno.
  */
-static _Noreturn void child(const struct run_spec *s, int out, int err, int pin, int report,
-			    pid_t parent)
+static _Noreturn void child(const struct run_spec *s, char *const *envp, int out, int err, int pin,
+			    int report, pid_t parent)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	int base = s->pin_channel ? 4 : 3, prog = s->exec_fd, null, code;
@@ -188,11 +209,11 @@ static _Noreturn void child(const struct run_spec *s, int out, int err, int pin,
 		sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	execveat(prog, "", s->argv, s->envp, AT_EMPTY_PATH);
+	execveat(prog, "", s->argv, envp, AT_EMPTY_PATH);
 	if (errno == ENOENT) {
 		/* a #! script: its interpreter opens /dev/fd/<prog>, which must stay open */
 		fcntl(prog, F_SETFD, 0);
-		execveat(prog, "", s->argv, s->envp, AT_EMPTY_PATH);
+		execveat(prog, "", s->argv, envp, AT_EMPTY_PATH);
 	}
 fail:
 	code = errno;
@@ -202,7 +223,8 @@ fail:
 }
 
 /* Start the program of @s->exec_fd, the one that was checked, never a path. */
-static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_t *pid)
+static int spawn_child(const struct run_spec *s, char *const *envp, int out, int err, int pin,
+		       pid_t *pid)
 {
 	int report[2], code = 0;
 	sigset_t all, old;
@@ -217,7 +239,7 @@ static int spawn_child(const struct run_spec *s, int out, int err, int pin, pid_
 	parent = getpid();
 	*pid = fork();
 	if (*pid == 0)
-		child(s, out, err, pin, report[1], parent);
+		child(s, envp, out, err, pin, report[1], parent);
 	code = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(report[1]);
@@ -340,11 +362,15 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 	bool out_open = true, err_open = true, pin_open = s->pin_channel, exited = false;
 	long long deadline = s->timeout_s ? now_ms() + s->timeout_s * 1000LL : -1, kill_at = -1;
 	long long start = now_us();
+	_cleanup_free_ char **envp = NULL;
 	pid_t pid = -1;
 
 	*o = (struct run_outcome){ .exit_code = -1 };
 	if (s->exec_fd < 0)
 		return errmsg_set(e, -EBADF, "helper %s: not opened", s->argv[0]);
+	envp = helper_envp(s->envp);
+	if (!envp)
+		return errmsg_set(e, -ENOMEM, "out of memory");
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    (s->pin_channel && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pin) < 0)) {
 		rc = -errno;
@@ -354,7 +380,7 @@ int runner_run(const struct run_spec *s, struct run_outcome *o, struct errmsg *e
 		return errmsg_set(e, rc, "cannot set up pipes: %s", strerror(-rc));
 	}
 	fault_point("helper start");
-	rc = spawn_child(s, out[1], err[1], pin[1], &pid);
+	rc = spawn_child(s, envp, out[1], err[1], pin[1], &pid);
 	close(out[1]);
 	close(err[1]);
 	if (pin[1] >= 0)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * runner.h - running a helper program (DESIGN §5): the very file that was
- * checked (trust.h), started from its descriptor, no shell, exactly the
- * environment given, stdin /dev/null, stdout and stderr handed over line
+ * checked (trust.h), started from its descriptor, no shell, an environment
+ * of PATH and LANG (the same for every helper, set here only) and exactly
+ * what the caller adds, stdin /dev/null, stdout and stderr handed over line
  * by line, a timeout (SIGTERM to its process group, then SIGKILL), and
  * on request the fd-3 PIN channel (`PIN <label>` / `OK <pin>`).
  */
@@ -20,7 +21,7 @@
 struct run_spec {
 	int exec_fd;	   /* the program, as runner_open_exec() checked it */
 	char *const *argv; /* argv[0] is its absolute path */
-	char *const *envp;
+	char *const *envp;   /* beside PATH and LANG, which every helper gets; may be NULL */
 	const char *workdir; /* NULL: "/" */
 	int timeout_s;	     /* 0: none */
 	bool pin_channel;

@@ -95,8 +95,7 @@ static struct env helper_env(const struct op *op, const char *profile, const cha
 		if (op->has_new[t])
 			len += (size_t)snprintf(types + len, sizeof(types) - len, "%s%s",
 						len ? " " : "", mk_type_name(t));
-	env_add(&env, "PATH=/usr/sbin:/usr/bin:/sbin:/bin");
-	env_add(&env, "LANG=C");
+	/* PATH and LANG come first, from the runner, as for every helper */
 	env_add(&env, "MKAGENT_OP_ID=%s", op->id);
 	env_add(&env, "MKAGENT_PHASE=%s", phase);
 	env_add(&env, "MKAGENT_PROFILE=%s", profile);
