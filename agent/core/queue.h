@@ -22,13 +22,13 @@
  * as the kernel's struct_group_tagged() does: v->online is v->name.online,
  * and `v->name = *q` takes a whole queue at once.
  */
-#define QUEUE_MEMBERS                                                                  \
-	struct apqn apqn;                                                              \
-	bool present;			  /* on the AP bus */                          \
-	char card_type[AP_CARD_TYPE_MAX]; /* "" when the card shows none */            \
-	enum ap_mode mode;                                                             \
-	int online, config, chkstop;	  /* 1, 0, or -1 for no such attribute */      \
-	bool regs_read;			  /* regs hold what mkvps (or the query helper) said */ \
+#define QUEUE_MEMBERS                                                                   \
+	struct apqn apqn;                                                               \
+	bool present;                       /* on the AP bus */                         \
+	char card_type[AP_CARD_TYPE_MAX];   /* "" when the card shows none */           \
+	enum ap_mode mode;                                                              \
+	int online, config, chkstop;        /* 1, 0, or -1: no such attribute */        \
+	bool regs_read;                     /* regs hold what was read */               \
 	struct mkvps regs
 
 struct queue {
