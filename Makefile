@@ -214,7 +214,8 @@ deb: need-deps
 	lintian --fail-on error ../mkagent_$(VERSION)_*.changes
 
 # make memcheck: the unit tests under valgrind, failing on any error or leak.
-MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent
+MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent \
+	test-ini test-queue
 memcheck: need-deps
 	@$(MAKE) --no-print-directory tests
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory deps DEB_PKGS=valgrind

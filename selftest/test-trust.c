@@ -158,8 +158,7 @@ static void keep_line(void *ctx, int fd, const char *line)
 static struct run_outcome run_fd(int fd, const char *argv0, struct seen *s)
 {
 	char *argv[] = { (char *)argv0, NULL };
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	struct run_spec spec = { .exec_fd = fd, .argv = argv, .envp = envp, .timeout_s = 10,
+	struct run_spec spec = { .exec_fd = fd, .argv = argv, .timeout_s = 10,
 				 .line = keep_line, .line_ctx = s };
 	struct run_outcome o = { .exit_code = -2 };
 	struct errmsg e;
