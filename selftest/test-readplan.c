@@ -199,9 +199,47 @@ static void uevents(void)
 	apqn_list_free(&ab);
 }
 
+/* An EP11 queue's registers: NEW committed with @hex, or empty. */
+static struct apqn_view ep11_queue(struct apqn a, const char *hex)
+{
+	struct apqn_view v = { .apqn = a, .present = true, .mode = AP_MODE_EP11, .online = 1,
+			       .config = 1, .chkstop = 0, .regs_read = true };
+	char text[256];
+	struct errmsg e;
+
+	snprintf(text, sizeof(text), "WK CUR: valid 0x%064d\nWK NEW: %s%s\n", 0,
+		 hex ? "committed 0x" : "empty -", hex ? hex : "");
+	if (mkvps_parse(text, strlen(text), &v.regs, &e) < 0)
+		bail_out("%s", e.text);
+	return v;
+}
+
+static void again(void)
+{
+	static const char key[] = "EF92899EBE57291EC8E8716D850EE2F7EF92899EBE57291EC8E8716D850EE2F7";
+	struct apqn_view regs[2] = { ep11_queue(A, key), ep11_queue(B, NULL) };
+	struct view v = { regs, 2 };
+	struct apqn_list a = list_of(&A, 1), b = list_of(&B, 1);
+	struct op op = { .state = OP_PLANNED, .apqns = list_of((struct apqn[]){ A, B }, 2) };
+	struct errmsg e;
+
+	op.has_new[MK_EP11] = true;
+	if (mkvp_parse_cli(MK_EP11, "EF92899EBE57291EC8E8716D850EE2F7", &op.new_mkvp[MK_EP11], &e) < 0)
+		bail_out("%s", e.text);
+	ok(read_all_again(&op, &a, &v),
+	   "a uevent named 08.0033, loaded; 09.0033 as last read is not: read both again before deciding");
+	ok(!read_all_again(&op, &b, &v), "it named 09.0033, not loaded: waiting is right, no more reads");
+	regs[1] = ep11_queue(B, key);
+	ok(!read_all_again(&op, &a, &v), "both loaded: the step is due, no more reads");
+	apqn_list_free(&a);
+	apqn_list_free(&b);
+	apqn_list_free(&op.apqns);
+}
+
 int main(void)
 {
 	passes();
 	uevents();
+	again();
 	return done_testing();
 }
