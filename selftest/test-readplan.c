@@ -48,7 +48,7 @@ static const char *mask_without(int bit, char *buf)
 {
 	buf += sprintf(buf, "0x");
 	for (int i = 0; i < 64; i++)
-		buf += sprintf(buf, "%x", bit / 4 == i ? 0xf & ~(8 >> (bit % 4)) : 0xf);
+		buf += sprintf(buf, "%x", bit >= 0 && bit / 4 == i ? 0xf & ~(8 >> (bit % 4)) : 0xf);
 	return buf - 66;
 }
 
