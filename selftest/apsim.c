@@ -65,6 +65,9 @@ struct apsim {
 	int ap_domain; /* -1 until the first queue */
 	/* domains with a queue, control domains without: bit 0x80 of byte 0 is domain 0 */
 	uint8_t usage[32], control_only[32];
+	/* /sys/bus/ap/apmask and aqmask: the cards and domains the host's
+	 * drivers may use (all at boot); same bit order */
+	uint8_t mask[2][32];
 	struct sim_card cards[256];
 	struct sim_queue **by_wd; /* inotify watch -> queue */
 	size_t nwd;
@@ -396,6 +399,10 @@ static void update_bus(struct apsim *sim)
 	bus_attr(sim, "ap_usage_domain_mask", "%s", text);
 	mask_text(control, text);
 	bus_attr(sim, "ap_control_domain_mask", "%s", text);
+	mask_text(sim->mask[APSIM_APMASK], text);
+	bus_attr(sim, "apmask", "%s", text);
+	mask_text(sim->mask[APSIM_AQMASK], text);
+	bus_attr(sim, "aqmask", "%s", text);
 }
 
 static void set_usage_domain(struct apsim *sim, unsigned int domain)
@@ -491,6 +498,7 @@ struct apsim *apsim_new(char **argv)
 	 * poll_high_timeout is 250000 ns), no poll thread, the default scan
 	 * time (AP_CONFIG_TIME) and a QCI with APXA and 256 domains: ap_bus.c. */
 	sim->ap_domain = -1;
+	memset(sim->mask, 0xff, sizeof(sim->mask));
 	bus_attr(sim, "ap_max_domain_id", "%d\n", 255);
 	bus_attr(sim, "ap_interrupts", "%d\n", 1);
 	bus_attr(sim, "config_time", "%d\n", 30);
@@ -798,6 +806,44 @@ void apsim_bindings_complete(struct apsim *sim)
 	snprintf(props, sizeof(props), "BINDINGS=complete\nCOMPLETECOUNT=%llu\n",
 		 ++sim->complete_count);
 	send_uevent(sim, "/sys/devices/ap", "change", props, "");
+}
+
+static bool mask_bit(const uint8_t mask[32], unsigned int bit)
+{
+	return mask[bit / 8] & (0x80 >> (bit % 8));
+}
+
+int apsim_set_mask(struct apsim *sim, enum apsim_mask which, unsigned int bit, bool host)
+{
+	uint8_t *m = sim->mask[which];
+	char props[128];
+
+	if (bit > 0xff || (which != APSIM_APMASK && which != APSIM_AQMASK))
+		return -EINVAL;
+	if (mask_bit(m, bit) == host)
+		return 0; /* no change, no uevent (apmask_store()) */
+	if (host)
+		m[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	else
+		m[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	update_bus(sim);
+	/* ap_bus_revise_bindings(): each bound queue whose owner changed is
+	 * reprobed, zcrypt for the host's, vfio_ap for the others */
+	for (int c = 0; c < 256; c++) {
+		for (int d = 0; sim->cards[c].exists && d < 256; d++) {
+			struct sim_queue *q = sim->cards[c].queues[d];
+			bool owned = mask_bit(sim->mask[APSIM_APMASK], (unsigned int)c) &&
+				     mask_bit(sim->mask[APSIM_AQMASK], (unsigned int)d);
+
+			if (q && q->driver && owned != (strcmp(q->driver, "cex4queue") == 0))
+				apsim_bind(sim, q->apqn, owned ? "cex4queue" : "vfio_ap");
+		}
+	}
+	/* then ap_send_mask_changed_uevent() */
+	snprintf(props, sizeof(props), "%s=", which == APSIM_APMASK ? "APMASK" : "AQMASK");
+	mask_text(m, props + strlen(props));
+	send_uevent(sim, "/sys/devices/ap", "change", props, "");
+	return 0;
 }
 
 int apsim_add_requests(struct apsim *sim, struct apqn a, unsigned int n)

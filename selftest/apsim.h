@@ -61,6 +61,18 @@ int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);
 void apsim_bindings_complete(struct apsim *sim);
 
 /*
+ * /sys/bus/ap/apmask (@bit a card) or aqmask (@bit a domain), as an
+ * administrator's `echo +N` (@host) or `echo -N` sets it (apmask_store(),
+ * aqmask_store() in ap_bus.c): each bound queue whose owner changes is
+ * rebound, to vfio_ap when it leaves the host, to cex4queue when it comes
+ * back (unbind and bind uevents), then the root device sends `change`
+ * with APMASK=0x... or AQMASK=0x... (64 hex digits, bit 0 leftmost).
+ * Nothing changed: no uevent. Every bit is set at first.
+ */
+enum apsim_mask { APSIM_APMASK, APSIM_AQMASK };
+int apsim_set_mask(struct apsim *sim, enum apsim_mask which, unsigned int bit, bool host);
+
+/*
  * What lszcrypt shows beside the registers. Requests done by @a: its
  * request_count and its card's grow by @n. Requests waiting in the queue
  * (requestq_count) and sent to the HSM (pendingq_count); a queue taken

@@ -140,6 +140,58 @@ static void online_by_uevent(void)
 	free(id);
 }
 
+/* Whether the agent reads @a's mkvps within @ms. */
+static bool read_within(struct apqn a, int before, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 50, sleep_ms(50))
+		if (apsim_mkvps_reads(sim, a) > before)
+			return true;
+	return false;
+}
+
+/*
+ * APMASK=/AQMASK= (DESIGN §1): the root device says which cards and
+ * domains the host keeps; the agent reads again the operations whose
+ * queues changed hands, at once (poll-interval 3600).
+ */
+static void mask_by_uevent(void)
+{
+	struct apsim_key k;
+	char hex[MKVP_STR_MAX], out[256], *id;
+	int reads;
+
+	start_agent(conf_slow);
+	apsim_random_key(MK_EP11, &k);
+	hex_of(MK_EP11, &k, hex);
+	id = plan_op("0a.0033,0c.0033", "-e", hex, NULL);
+	sleep_ms(500);
+	reads = apsim_mkvps_reads(sim, EP11[0]);
+	apsim_set_mask(sim, APSIM_APMASK, 0x20, false);
+	ok(read_within(EP11[0], reads, 3000),
+	   "mask: the first APMASK= the agent sees (card 20 leaves the host) re-reads the waiting operation");
+	sleep_ms(300);
+	reads = apsim_mkvps_reads(sim, EP11[0]);
+	apsim_set_mask(sim, APSIM_APMASK, 0x21, false);
+	ok(!read_within(EP11[0], reads, 1000), "mask: then card 21 leaves: not the operation's, nothing read");
+	apsim_set_mask(sim, APSIM_AQMASK, 0x33, false);
+	load_all(EP11, 2, MK_EP11, &k);
+	apsim_bindings_complete(sim);
+	sleep_ms(1000);
+	is_string(op_field(id, "state"), "planned",
+		  "mask: AQMASK takes domain 0033 to vfio_ap; loaded and read again, the agent waits");
+	apsim_set_mask(sim, APSIM_AQMASK, 0x33, true);
+	ok(wait_state(id, "reenciphered", 5000, NULL),
+	   "mask: AQMASK gives domain 0033 back: re-enciphering starts at once");
+	activate_all(EP11, 2, MK_EP11);
+	apsim_bindings_complete(sim);
+	ok(wait_state(id, "finalized", 5000, NULL), "mask: and it finalizes");
+	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "mask: %s", out);
+	apsim_set_mask(sim, APSIM_APMASK, 0x20, true);
+	apsim_set_mask(sim, APSIM_APMASK, 0x21, true);
+	stop_agent(SIGTERM);
+	free(id);
+}
+
 static void early_and_wrong(void)
 {
 	struct apsim_key k, wrong;
@@ -554,6 +606,7 @@ int main(int argc, char **argv)
 	full_cycle("EP11", EP11, 2, MK_EP11, "-e", "0a.0033,0c.0033", ep11_store);
 	stop_agent(SIGTERM);
 	online_by_uevent();
+	mask_by_uevent();
 	early_and_wrong();
 	missing_midway();
 	failing_helpers();

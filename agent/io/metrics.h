@@ -1,21 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * metrics.h - the agent's state as a Prometheus text exposition, for
- * node_exporter's textfile collector ([metrics] textfile): the state of
- * each live operation, whether it is ready for activation or was
- * activated early, and the registers of its APQNs as last read.
+ * metrics.h - the node_exporter textfile ([metrics] textfile): the text
+ * core/exposition.h makes, written so that the collector never reads
+ * half of it.
  */
 #pragma once
 
-#include "core/guard.h"
-#include "core/op.h"
-
-struct metrics_op {
-	const struct op *op;
-	const struct view *regs; /* as last read; NULL or empty when none */
-};
-
-/* The exposition text for @n operations; malloc'd into @text. */
-int metrics_format(const struct metrics_op *ops, size_t n, char **text);
 /* Write @text to @path atomically (a temporary file beside it, renamed). */
 int metrics_write(const char *path, const char *text);
