@@ -4,17 +4,26 @@
 #include "core/macro.h"
 #include "core/mktype.h"
 
-static const struct {
-	const char *name;
-	bool cca;
-	size_t cli_bytes;
-	size_t sysfs_bytes;
-} types[MK_TYPE_COUNT] = {
-	[MK_CCA_SYM] = { "cca-sym", true, 8, 8 },
-	[MK_CCA_ASYM] = { "cca-asym", true, 8, 16 },
-	[MK_CCA_AES] = { "cca-aes", true, 8, 8 },
-	[MK_CCA_APKA] = { "cca-apka", true, 8, 8 },
-	[MK_EP11] = { "ep11", false, 16, 32 },
+/*
+ * The MK types: one row each. SYM has no lines in sysfs mkvps; the query
+ * helper reads it. Option letters and names are pkcshsm_mk_change's.
+ */
+static const struct mk_type_info types[MK_TYPE_COUNT] = {
+	[MK_CCA_SYM] = { .name = "cca-sym", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
+		.opt = 's', .opt_name = "cca-sym-mkvp", .opt_arg = "MKVP",
+		.what = "CCA SYM master key", .queried = true },
+	[MK_CCA_ASYM] = { .name = "cca-asym", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 16,
+		.opt = 'S', .opt_name = "cca-asym-mkvp", .opt_arg = "MKVP",
+		.what = "CCA ASYM master key" },
+	[MK_CCA_AES] = { .name = "cca-aes", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
+		.opt = 'A', .opt_name = "cca-aes-mkvp", .opt_arg = "MKVP",
+		.what = "CCA AES master key" },
+	[MK_CCA_APKA] = { .name = "cca-apka", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
+		.opt = 'p', .opt_name = "cca-apka-mkvp", .opt_arg = "MKVP",
+		.what = "CCA APKA master key" },
+	[MK_EP11] = { .name = "ep11", .mode = AP_MODE_EP11, .cli_bytes = 16, .sysfs_bytes = 32,
+		.opt = 'e', .opt_name = "ep11-wkvp", .opt_arg = "WKVP",
+		.what = "EP11 wrapping key" },
 };
 
 static const char *const reg_names[REG_COUNT] = {
@@ -34,6 +43,11 @@ static const char *const state_names[REG_STATE_COUNT] = {
 	[REG_COMMITTED] = "committed",
 };
 
+const struct mk_type_info *mk_type_info(enum mk_type t)
+{
+	return &types[t];
+}
+
 const char *mk_type_name(enum mk_type t)
 {
 	return types[t].name;
@@ -47,9 +61,14 @@ int mk_type_from_name(const char *name)
 	return -EINVAL;
 }
 
+enum ap_mode mk_type_mode(enum mk_type t)
+{
+	return types[t].mode;
+}
+
 bool mk_type_is_cca(enum mk_type t)
 {
-	return types[t].cca;
+	return types[t].mode == AP_MODE_CCA;
 }
 
 size_t mk_type_cli_bytes(enum mk_type t)
@@ -64,7 +83,7 @@ size_t mk_type_sysfs_bytes(enum mk_type t)
 
 bool mk_type_has_reg(enum mk_type t, enum mk_reg r)
 {
-	return types[t].cca || r != REG_OLD;
+	return types[t].mode == AP_MODE_CCA || r != REG_OLD;
 }
 
 const char *mk_reg_name(enum mk_reg r)

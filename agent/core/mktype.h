@@ -3,6 +3,11 @@
  * mktype.h - the vocabulary of DESIGN §2: master key types, their
  * registers and the states a register can be in, with the names used on
  * the command line, in INI files, JSON and helper environments.
+ *
+ * Every fact about one MK type is one row of the table in mktype.c: its
+ * name, the queues that hold it, its pattern lengths, its command-line
+ * option and where its registers are read. A new type is an enum
+ * constant here, a row there and its line prefixes in mkvps.c.
  */
 #pragma once
 
@@ -48,9 +53,24 @@ enum ap_mode {
 /* Pattern lengths in bytes: on the command line and in sysfs. */
 #define MKVP_MAX_BYTES 32
 
+/* One row of the table of MK types. */
+struct mk_type_info {
+	const char *name;	 /* cca-aes: INI files, JSON, profiles, helpers */
+	enum ap_mode mode;	 /* the queues that hold it */
+	size_t cli_bytes;	 /* pattern length on the command line */
+	size_t sysfs_bytes;	 /* and in mkvps */
+	char opt;		 /* the new pattern's option: -A */
+	const char *opt_name;	 /* --cca-aes-mkvp */
+	const char *opt_arg;	 /* its value in --help: MKVP */
+	const char *what;	 /* "CCA AES master key", for help and messages */
+	bool queried;		 /* not in sysfs: read with [registers] query-helper */
+};
+
+const struct mk_type_info *mk_type_info(enum mk_type t);
 const char *mk_type_name(enum mk_type t);
 /* Returns the type, or -EINVAL for a name outside the vocabulary. */
 int mk_type_from_name(const char *name);
+enum ap_mode mk_type_mode(enum mk_type t);
 bool mk_type_is_cca(enum mk_type t);
 size_t mk_type_cli_bytes(enum mk_type t);
 size_t mk_type_sysfs_bytes(enum mk_type t);

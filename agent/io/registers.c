@@ -27,15 +27,17 @@ static void collect(void *ctx, int fd, const char *line)
 		c->len += (size_t)snprintf(c->text + c->len, sizeof(c->text) - c->len, "%s\n", line);
 }
 
-static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
+/* The registers of @t, which sysfs does not show, from the query helper. */
+static int query_type(const char *helper, enum mk_type t, struct apqn_view *a, struct errmsg *e)
 {
 	char name[APQN_STR_MAX];
 	struct collected c = { .len = 0 };
 	struct run_outcome o;
-	struct mkvps sym;
+	struct mkvps got;
 	struct errmsg pe;
 	struct helper h;
-	int rc = helper_open(helper, (const char *const[]){ apqn_format(a->apqn, name), "cca-sym", NULL },
+	int rc = helper_open(helper,
+			     (const char *const[]){ apqn_format(a->apqn, name), mk_type_name(t), NULL },
 			     &h, e);
 
 	if (rc < 0)
@@ -49,13 +51,16 @@ static int query_sym(const char *helper, struct apqn_view *a, struct errmsg *e)
 	if (o.exit_code != 0)
 		return errmsg_set(e, -EIO, "%s: the register query helper failed%s%s", name,
 				  o.last_stderr[0] ? ": " : "", o.last_stderr);
-	rc = mkvps_parse(c.text, c.len, &sym, &pe);
+	rc = mkvps_parse(c.text, c.len, &got, &pe);
 	if (rc < 0)
 		return errmsg_set(e, rc, "%s: register query helper: %s", name, pe.text);
-	if (!sym.has[MK_CCA_SYM] || sym.has[MK_EP11])
-		return errmsg_set(e, -EINVAL, "%s: the register query helper printed no SYM lines", name);
-	sym.has[MK_CCA_AES] = sym.has[MK_CCA_APKA] = sym.has[MK_CCA_ASYM] = false;
-	mkvps_merge(&a->regs, &sym);
+	for (int u = 0; u < MK_TYPE_COUNT; u++) {
+		if (!got.has[t] || (got.has[u] && mk_type_mode(u) != mk_type_mode(t)))
+			return errmsg_set(e, -EINVAL, "%s: the register query helper printed no %s lines",
+					  name, mk_type_name(t));
+		got.has[u] = u == (int)t;
+	}
+	mkvps_merge(&a->regs, &got);
 	return 0;
 }
 
@@ -87,8 +92,10 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_h
 			log_warn("%s", re.text);
 		}
 		a->queue = q->queue;
-		if (a->regs_read && sym_helper && *sym_helper && q->mode == AP_MODE_CCA &&
-		    query_sym(sym_helper, a, &re) < 0) {
+		for (int t = 0; a->regs_read && sym_helper && *sym_helper && t < MK_TYPE_COUNT; t++) {
+			if (!mk_type_info(t)->queried || mk_type_mode(t) != q->mode ||
+			    query_type(sym_helper, t, a, &re) == 0)
+				continue;
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
 			log_warn("%s", re.text);
 		}
