@@ -14,9 +14,7 @@
 #include "io/store.h"
 
 static const char list_usage[] = "Usage: mkagent list [-i ID] [--json]\n"
-				 "List the master key change operations, live and past.\n\n"
-				 "  -i, --id ID   only this operation\n"
-				 "      --json    print JSON\n";
+				 "List the master key change operations, live and past, or the one of -i.\n";
 
 static const char *state_text(enum op_state s)
 {

@@ -1,64 +1,56 @@
 // SPDX-License-Identifier: MIT
+/*
+ * opargs.c - the table of the commands' options and what each one's
+ * value becomes in struct op_args.
+ */
 #include <errno.h>
-#include <getopt.h>
 
 #include "cmd/cli.h"
 #include "io/log.h"
 #include "core/macro.h"
 #include "cmd/opargs.h"
 
-static const struct {
-	int letter;
-	enum mk_type type;
-	const char *name;
-} pattern_opts[] = {
-	{ 'A', MK_CCA_AES, "cca-aes-mkvp" }, { 'p', MK_CCA_APKA, "cca-apka-mkvp" },
-	{ 'S', MK_CCA_ASYM, "cca-asym-mkvp" }, { 's', MK_CCA_SYM, "cca-sym-mkvp" },
-	{ 'e', MK_EP11, "ep11-wkvp" },
+enum { OPT_PROFILES = OPT_LONG, OPT_NO_AUTO, OPT_FORCE, OPT_ONCE, OPT_JSON, OPT_ROOT };
+
+/* Each row has one ARG_* bit; the pattern rows come from the MK types, after -a. */
+static const struct opt apqns_row = { 'a', "apqns", "APQNS",
+				      "APQNs: card.domain in hex, comma separated", ARG_APQNS };
+static const struct opt rows[] = {
+	{ 'i', "id", "ID", "the operation, by the ID plan printed", ARG_ID },
+	{ OPT_PROFILES, "profiles", "P,...", "only these consumer profiles", ARG_PROFILES },
+	{ OPT_NO_AUTO, "no-auto-finalize", NULL, "wait for 'mkagent finalize' after activation",
+	  ARG_NO_AUTO },
+	{ OPT_FORCE, "force", NULL, "close an operation in error, running no helper", ARG_FORCE },
+	{ OPT_ONCE, "once", NULL, "one pass over every operation, then exit", ARG_ONCE },
+	{ OPT_JSON, "json", NULL, "print JSON", ARG_JSON },
+	{ OPT_ROOT, "root", "DIR", "below DIR instead of /", ARG_ROOT },
+	OPT_HELP,
 };
 
-enum { OPT_PROFILES = 256, OPT_NO_AUTO, OPT_JSON, OPT_FORCE };
-
-static unsigned int flag_of(int c)
+void op_args_table(struct op_args_table *t)
 {
-	switch (c) {
-	case 'a':
-		return ARG_APQNS;
-	case 'i':
-		return ARG_ID;
-	case OPT_PROFILES:
-		return ARG_PROFILES;
-	case OPT_NO_AUTO:
-		return ARG_NO_AUTO;
-	case OPT_JSON:
-		return ARG_JSON;
-	case OPT_FORCE:
-		return ARG_FORCE;
-	default:
-		return ARG_PATTERNS;
+	_Static_assert(1 + MK_TYPE_COUNT + ARRAY_SIZE(rows) <= OPT_MAX, "too many options");
+	t->n = 0;
+	t->row[t->n++] = apqns_row;
+	for (int type = 0; type < MK_TYPE_COUNT; type++) {
+		const struct mk_type_info *m = mk_type_info(type);
+
+		snprintf(t->help[type], sizeof(t->help[type]), "new %s pattern (%zu bytes)", m->what,
+			 m->cli_bytes);
+		t->row[t->n++] = (struct opt){ m->opt, m->opt_name, m->opt_arg, t->help[type],
+					       ARG_PATTERNS };
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++)
+		t->row[t->n++] = rows[i];
 }
 
-static const char *option_name(int c)
+/* The MK type of a pattern row; -1 for another row. */
+static int type_of(const struct opt *o)
 {
-	static char buf[48] = "?";
-
-	for (size_t i = 0; i < ARRAY_SIZE(pattern_opts); i++)
-		if (pattern_opts[i].letter == c)
-			snprintf(buf, sizeof(buf), "-%c/--%s", c, pattern_opts[i].name);
-	if (c == 'a')
-		return "-a/--apqns";
-	if (c == 'i')
-		return "-i/--id";
-	if (c == OPT_PROFILES)
-		return "--profiles";
-	if (c == OPT_NO_AUTO)
-		return "--no-auto-finalize";
-	if (c == OPT_JSON)
-		return "--json";
-	if (c == OPT_FORCE)
-		return "--force";
-	return buf;
+	for (int t = 0; t < MK_TYPE_COUNT; t++)
+		if (o->flags == ARG_PATTERNS && mk_type_info(t)->opt == o->id)
+			return t;
+	return -1;
 }
 
 /* Names, comma separated, each a profile name and each once. */
@@ -84,95 +76,92 @@ static int profile_list_check(const char *list, struct errmsg *e)
 	}
 }
 
+/* Take @o with its value @arg into @a; OP_ARGS_GO_ON or EXIT_USAGE. */
+static int take(const char *cmd, const struct opt *o, const char *arg, struct op_args *a)
+{
+	int t = type_of(o);
+	char label[64];
+	struct errmsg e;
+
+	opt_label(o, label, sizeof(label));
+	if (o->arg && (t >= 0 ? a->has[t] : (a->given & o->flags) != 0)) {
+		say_error("%s: %s is given twice", cmd, label);
+		return EXIT_USAGE;
+	}
+	a->given |= o->flags;
+	switch (o->flags) {
+	case ARG_APQNS:
+		if (apqn_list_parse(arg, &a->apqns, &e) < 0) {
+			say_error("%s: %s: %s", cmd, label, e.text);
+			return EXIT_USAGE;
+		}
+		break;
+	case ARG_PATTERNS:
+		if (mkvp_parse_cli(t, arg, &a->mkvp[t], &e) < 0) {
+			say_error("%s: %s: %s", cmd, label, e.text);
+			return EXIT_USAGE;
+		}
+		a->has[t] = true;
+		break;
+	case ARG_ID:
+		if (!op_id_valid(arg)) {
+			say_error("%s: %s: '%s' is not an operation ID (6 letters or digits)", cmd,
+				  label, arg);
+			return EXIT_USAGE;
+		}
+		snprintf(a->id, sizeof(a->id), "%s", arg);
+		break;
+	case ARG_PROFILES:
+		if (profile_list_check(arg, &e) < 0) {
+			say_error("%s: %s: %s", cmd, label, e.text);
+			return EXIT_USAGE;
+		}
+		a->profiles = arg;
+		break;
+	case ARG_NO_AUTO:
+		a->no_auto_finalize = true;
+		break;
+	case ARG_FORCE:
+		a->force = true;
+		break;
+	case ARG_ONCE:
+		a->once = true;
+		break;
+	case ARG_JSON:
+		a->json = true;
+		break;
+	case ARG_ROOT:
+		a->root = arg;
+		break;
+	}
+	return OP_ARGS_GO_ON;
+}
+
 int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int argc, char **argv,
 		  struct op_args *a)
 {
-	static const struct option opts[] = {
-		{ "apqns", required_argument, NULL, 'a' },
-		{ "cca-aes-mkvp", required_argument, NULL, 'A' },
-		{ "cca-apka-mkvp", required_argument, NULL, 'p' },
-		{ "cca-asym-mkvp", required_argument, NULL, 'S' },
-		{ "cca-sym-mkvp", required_argument, NULL, 's' },
-		{ "ep11-wkvp", required_argument, NULL, 'e' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "profiles", required_argument, NULL, OPT_PROFILES },
-		{ "no-auto-finalize", no_argument, NULL, OPT_NO_AUTO },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	struct op_args_table t;
+	struct opt_parser p;
+	const struct opt *o;
 	struct errmsg e;
-	int c, idx;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":a:A:p:S:s:e:i:h", opts, &idx)) != -1) {
-		if (c == 'h') {
-			fputs(usage, stdout);
+	op_args_table(&t);
+	opt_parser_init(&p, cmd, t.row, t.n, allowed, false, NULL);
+	while ((rc = opt_next(&p, argc, argv, &o, &e)) > 0) {
+		if (o->id == 'h') {
+			printf("%s\nOptions:\n", usage);
+			opt_print_help(stdout, t.row, t.n, allowed);
 			return EXIT_OK;
 		}
-		if (c == ':' || c == '?')
-			return cli_option_error(cmd, c, argv);
-		if (!(allowed & flag_of(c))) {
-			say_error("%s: option %s does not apply (see mkagent %s --help)", cmd,
-				  option_name(c), cmd);
-			return EXIT_USAGE;
-		}
-		if (flag_of(c) != ARG_PATTERNS && (a->given & flag_of(c)) && c != OPT_NO_AUTO &&
-		    c != OPT_JSON && c != OPT_FORCE) {
-			say_error("%s: %s is given twice", cmd, option_name(c));
-			return EXIT_USAGE;
-		}
-		a->given |= flag_of(c);
-		switch (c) {
-		case 'a':
-			if (apqn_list_parse(optarg, &a->apqns, &e) < 0) {
-				say_error("%s: -a/--apqns: %s", cmd, e.text);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'i':
-			if (!op_id_valid(optarg)) {
-				say_error("%s: -i/--id: '%s' is not an operation ID (6 letters or digits)",
-					  cmd, optarg);
-				return EXIT_USAGE;
-			}
-			snprintf(a->id, sizeof(a->id), "%s", optarg);
-			break;
-		case OPT_PROFILES:
-			if (profile_list_check(optarg, &e) < 0) {
-				say_error("%s: --profiles: %s", cmd, e.text);
-				return EXIT_USAGE;
-			}
-			a->profiles = optarg;
-			break;
-		case OPT_FORCE:
-			a->force = true;
-			break;
-		case OPT_NO_AUTO:
-			a->no_auto_finalize = true;
-			break;
-		case OPT_JSON:
-			a->json = true;
-			break;
-		default:
-			for (size_t i = 0; i < ARRAY_SIZE(pattern_opts); i++) {
-				enum mk_type t = pattern_opts[i].type;
-
-				if (pattern_opts[i].letter != c)
-					continue;
-				if (a->has[t]) {
-					say_error("%s: %s is given twice", cmd, option_name(c));
-					return EXIT_USAGE;
-				}
-				if (mkvp_parse_cli(t, optarg, &a->mkvp[t], &e) < 0) {
-					say_error("%s: %s: %s", cmd, option_name(c), e.text);
-					return EXIT_USAGE;
-				}
-				a->has[t] = true;
-			}
-		}
+		rc = take(cmd, o, optarg, a);
+		if (rc != OP_ARGS_GO_ON)
+			return rc;
+	}
+	if (rc < 0) {
+		say_error("%s", e.text);
+		return EXIT_USAGE;
 	}
 	a->rest = argv + optind;
 	a->nrest = argc - optind;

@@ -5,13 +5,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cmd/cli.h"
 #include "io/log.h"
 #include "core/macro.h"
+#include "cmd/opargs.h"
 #include "io/trust.h"
 
 #define RULES_NAME "90-mkagent.rules"
@@ -27,8 +27,7 @@ static const char rule_text[] =
 	"LABEL=\"mkagent_end\"\n";
 
 static const char rules_usage[] = "Usage: mkagent rules install|remove [--root DIR]\n"
-				  "Install or remove the udev rule that starts the agent.\n\n"
-				  "      --root DIR   below DIR instead of /\n";
+				  "Install or remove the udev rule that starts the agent.\n";
 
 static int mkdirs(const char *path)
 {
@@ -72,34 +71,22 @@ static void reload_udev(void)
 		waitpid(pid, NULL, 0);
 }
 
-int cmd_rules(const struct cli *cli, int argc, char **argv)
+int cmd_rules(const struct cli *cli _unused_, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *root = "";
+	_cleanup_(op_args_free) struct op_args a;
+	const char *root;
 	char dir[4096], path[4200], tmp[4300];
 	bool install;
-	int c, fd;
+	int fd, rc = op_args_parse("rules", rules_usage, ARG_ROOT, argc, argv, &a);
 
-	(void)cli;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'r')
-			root = optarg;
-		else if (c == 'h') {
-			fputs(rules_usage, stdout);
-			return EXIT_OK;
-		} else
-			return cli_option_error("rules", c, argv);
-	}
-	if (optind != argc - 1 || (!streq(argv[optind], "install") && !streq(argv[optind], "remove"))) {
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest != 1 || (!streq(a.rest[0], "install") && !streq(a.rest[0], "remove"))) {
 		say_error("rules: say install or remove (see mkagent rules --help)");
 		return EXIT_USAGE;
 	}
-	install = streq(argv[optind], "install");
+	root = a.root ?: "";
+	install = streq(a.rest[0], "install");
 	snprintf(dir, sizeof(dir), "%s/etc/udev/rules.d", streq(root, "/") ? "" : root);
 	snprintf(path, sizeof(path), "%s/%s", dir, RULES_NAME);
 	if (!install) {

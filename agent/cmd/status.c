@@ -4,7 +4,6 @@
  * registers, as a table for people or as the JSON of DESIGN §7.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 
 #include "io/apbus.h"
@@ -12,6 +11,7 @@
 #include "io/kmods.h"
 #include "io/log.h"
 #include "core/macro.h"
+#include "cmd/opargs.h"
 
 #define NCOLS 8
 
@@ -200,16 +200,10 @@ static void print_kmods(void)
 	printf("\n");
 }
 
-static void status_usage(FILE *f)
-{
-	fprintf(f, "Usage: mkagent status [-a APQNS] [--json]\n"
-		   "Show the AP queues, their mode and master key registers.\n\n"
-		   "  -a, --apqns APQNS  only these queues (card.domain, comma separated)\n"
-		   "      --json         print JSON\n"
-		   "  -h, --help         show this help\n");
-}
+static const char status_usage[] = "Usage: mkagent status [-a APQNS] [--json]\n"
+				   "Show the AP queues (those of -a only), their mode and master key\n"
+				   "registers.\n";
 
-/* Exit 1 naming every APQN of @want the bus does not have. */
 /*
  * One queue of the "apqns" array, printed and freed at once: memory stays
  * the same for 4 096 queues as for 4. The text is what json-c prints for
@@ -230,6 +224,7 @@ static void print_json_queue(const struct ap_queue *q, bool first)
 	json_object_put(o);
 }
 
+/* Exit 1 naming every APQN of @want the bus does not have. */
 static int check_present(const struct ap_bus *bus, const struct apqn_list *want)
 {
 	char names[ERRMSG_MAX] = "", buf[APQN_STR_MAX];
@@ -251,49 +246,28 @@ static int check_present(const struct ap_bus *bus, const struct apqn_list *want)
 
 int cmd_status(const struct cli *cli _unused_, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "apqns", required_argument, NULL, 'a' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	_cleanup_(apqn_list_free) struct apqn_list want = { 0 };
+	_cleanup_(op_args_free) struct op_args a;
 	_cleanup_(ap_bus_free) struct ap_bus bus = { 0 };
+	const struct apqn_list *want = &a.apqns;
 	struct table table = { 0 };
-	bool json = false, have_filter = false, bad = false;
+	bool json, have_filter, bad = false;
 	size_t shown = 0;
 	struct errmsg e;
-	int c, rc;
+	int rc = op_args_parse("status", status_usage, ARG_APQNS | ARG_JSON, argc, argv, &a);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":a:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			if (apqn_list_parse(optarg, &want, &e) < 0) {
-				say_error("status: -a/--apqns: %s", e.text);
-				return EXIT_USAGE;
-			}
-			have_filter = true;
-			break;
-		case 'J':
-			json = true;
-			break;
-		case 'h':
-			status_usage(stdout);
-			return EXIT_OK;
-		default:
-			return cli_option_error("status", c, argv);
-		}
-	}
-	if (optind < argc) {
-		say_error("status: unexpected argument '%s'", argv[optind]);
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest) {
+		say_error("status: unexpected argument '%s'", a.rest[0]);
 		return EXIT_USAGE;
 	}
-	if ((have_filter ? ap_bus_scan_apqns(&bus, &want, &e) : ap_bus_scan(&bus, &e)) < 0) {
+	json = a.json;
+	have_filter = a.given & ARG_APQNS;
+	if ((have_filter ? ap_bus_scan_apqns(&bus, want, &e) : ap_bus_scan(&bus, &e)) < 0) {
 		say_error("status: %s", e.text);
 		return EXIT_REFUSED;
 	}
-	if (have_filter && check_present(&bus, &want) < 0)
+	if (have_filter && check_present(&bus, want) < 0)
 		return EXIT_REFUSED;
 
 	if (json)
@@ -302,7 +276,7 @@ int cmd_status(const struct cli *cli _unused_, int argc, char **argv)
 		struct ap_queue *q = &bus.q[i];
 		bool failed = false;
 
-		if (have_filter && !apqn_list_contains(&want, q->apqn))
+		if (have_filter && !apqn_list_contains(want, q->apqn))
 			continue;
 		if (ap_queue_read_mkvps(q, &e) < 0) {
 			say_error("status: %s", e.text);
