@@ -1,11 +1,36 @@
 # SPDX-License-Identifier: MIT
-# bash completion for mkagent(8): commands, options, the MK type of each
-# pattern option, operation IDs from `mkagent list`, APQNs from
-# `mkagent status`, profiles and phases.
+# bash completion for mkagent(8): commands, options, operation IDs from
+# `mkagent list`, APQNs from `mkagent status`, profiles and phases. The
+# commands and options come from `mkagent --help` and `mkagent COMMAND
+# --help`, which are made from mkagent's option tables.
 
-_mkagent_global_opts="--state-dir --config --profiles -v --verbose -h --help --version"
-_mkagent_commands="status plan reencipher finalize cancel list helper daemon rules"
-_mkagent_pattern_opts="--cca-aes-mkvp --cca-apka-mkvp --cca-asym-mkvp --cca-sym-mkvp --ep11-wkvp"
+# The options of `mkagent [COMMAND] --help`, one a line: "-a --apqns APQNS"
+# for one that takes a value, "--json" for one that takes none.
+_mkagent_opts()
+{
+	mkagent "$@" --help 2>/dev/null |
+		sed -n 's/^  \(-[[:alnum:]]\)\{0,1\}[, ]*\(--[[:alnum:]-]\{1,\}\)\( [[:upper:]][^ ]*\)\{0,1\}  .*/\1 \2\3/p' |
+		sort -u
+}
+
+_mkagent_commands()
+{
+	mkagent --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]\{1,\}\) .*/\1/p'
+}
+
+# The options of @1 (the output of _mkagent_opts) that take a value, as
+# a case pattern list: "-a|--apqns|...".
+_mkagent_valued()
+{
+	local line opt valued=
+	while read -r -a line; do
+		[[ ${line[-1]} == [[:upper:]]* ]] || continue
+		for opt in "${line[@]:0:${#line[@]}-1}"; do
+			valued+="|$opt"
+		done
+	done <<<"$1"
+	printf '%s' "${valued#|}"
+}
 
 # The global options given before the command, for the mkagent runs below
 # ($cmd_at is the command's index, set by _mkagent).
@@ -44,17 +69,20 @@ _mkagent_profiles()
 _mkagent()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local cmd= cmd_at=$COMP_CWORD i words=() opts
+	local cmd= cmd_at=$COMP_CWORD i words=() opts global cmd_opts valued
 
+	global=$(_mkagent_opts)
+	valued="|$(_mkagent_valued "$global")|"
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		--state-dir | --config | --profiles | -v | --verbose | -i | --id | -a | --apqns | \
-			-A | -p | -S | -s | -e | --cca-*-mkvp | --ep11-wkvp | --root)
-			((i++)) ;; # and its value
-		-*) ;;
+		-*)
+			[[ $valued == *"|${COMP_WORDS[i]}|"* ]] && ((i++)) # and its value
+			;;
 		*)
 			if [[ -z $cmd ]]; then
 				cmd=${COMP_WORDS[i]} cmd_at=$i
+				cmd_opts=$(_mkagent_opts "$cmd")
+				valued+="$(_mkagent_valued "$cmd_opts")|"
 			else
 				words+=("${COMP_WORDS[i]}")
 			fi
@@ -63,7 +91,11 @@ _mkagent()
 	done
 
 	case $prev in
-	--state-dir | --profiles)
+	--state-dir)
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	--profiles)
 		if [[ -z $cmd ]]; then
 			COMPREPLY=($(compgen -d -- "$cur"))
 			return
@@ -89,38 +121,31 @@ _mkagent()
 		compopt -o nospace 2>/dev/null
 		return
 		;;
-	-A | --cca-aes-mkvp | -p | --cca-apka-mkvp | -S | --cca-asym-mkvp | -s | --cca-sym-mkvp | -e | --ep11-wkvp)
-		return # a pattern: nothing to offer
-		;;
 	--root)
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return
 		;;
 	esac
+	if [[ $prev == -* && $valued == *"|$prev|"* && $prev != --profiles ]]; then
+		return # a pattern: nothing to offer
+	fi
 
 	if [[ -z $cmd ]]; then
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "$_mkagent_global_opts" -- "$cur"))
+			COMPREPLY=($(compgen -W "$(cut -d' ' -f1,2 <<<"$global")" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "$_mkagent_commands" -- "$cur"))
+			COMPREPLY=($(compgen -W "$(_mkagent_commands)" -- "$cur"))
 		fi
 		return
 	fi
 
+	# every command takes -h, --help, whether or not its --help says so
+	opts=$(printf '%s\n' $(sed 's/ [[:upper:]].*//' <<<"$cmd_opts") -h --help | sort -u)
 	case $cmd in
-	status) opts="-a --apqns --json -h --help" ;;
-	plan) opts="-a --apqns $_mkagent_pattern_opts --profiles --no-auto-finalize -h --help" ;;
-	reencipher) opts="-a --apqns $_mkagent_pattern_opts -i --id -h --help" ;;
-	finalize) opts="-i --id -h --help" ;;
-	cancel) opts="-i --id --force -h --help" ;;
-	list) opts="-i --id --json -h --help" ;;
-	daemon) opts="--once --json -h --help" ;;
 	rules)
-		opts="--root -h --help"
 		[[ $cur != -* && ${#words[@]} -eq 0 ]] && opts="install remove"
 		;;
 	helper)
-		opts="-i --id -h --help"
 		if [[ $cur != -* ]]; then
 			case ${#words[@]} in
 			0) opts=$(_mkagent_profiles) ;;

@@ -54,6 +54,25 @@ static bool offers(const char *line, const char *want)
 	return all;
 }
 
+/* "mkagent CMD -" offers every option "mkagent CMD --help" lists. */
+static void offers_help_options(const char *cmd)
+{
+	char line[64], words[1024] = "";
+	struct run_result r;
+
+	run_mkagent(&r, cmd, "--help", NULL);
+	for (const char *p = r.out; (p = strstr(p, "\n  ")); p++) {
+		char opt[64];
+
+		if (sscanf(p, " -%*c, %63[a-z0-9-]", opt) == 1 || sscanf(p, " %63[a-z0-9-]", opt) == 1)
+			if (!strncmp(opt, "--", 2) && strlen(words) + strlen(opt) + 2 < sizeof(words))
+				snprintf(words + strlen(words), sizeof(words) - strlen(words), "%s ", opt);
+	}
+	run_result_free(&r);
+	snprintf(line, sizeof(line), "mkagent %s -", cmd);
+	ok(words[0] && offers(line, words), "%s: every option its --help lists", cmd);
+}
+
 static int count(const char *line)
 {
 	char *got = complete(line);
@@ -106,6 +125,16 @@ int main(int argc, char **argv)
 	ok(offers("mkagent cancel --f", "--force"), "cancel: --force");
 	ok(offers("mkagent rules ", "install remove"), "rules: install or remove");
 	is_int(count("mkagent plan -A "), 0, "a pattern: nothing to offer");
+	is_int(count("mkagent reencipher --ep11-wkvp "), 0, "a pattern by its long name: nothing to offer");
+	ok(offers("mkagent -v debug --state-dir /tmp pl", "plan"), "global options' values are skipped");
+	snprintf(line, sizeof(line), "mkagent list --state-dir %s -i ", state);
+	ok(offers(line, id), "a global option after the command: its value skipped");
+	ok(offers("mkagent daemon -", "--once --json --help"), "daemon: its options");
+	for (const char *const *c = (const char *const[]){ "status", "plan", "reencipher", "finalize",
+							   "cancel", "list", "helper", "daemon",
+							   "rules", NULL };
+	     *c; c++)
+		offers_help_options(*c);
 
 	free(id);
 	apsim_free(sim);
