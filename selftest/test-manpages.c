@@ -54,6 +54,28 @@ static void options_documented(const char *what, const char *help, const char *m
 	}
 }
 
+/* Each option in the mkagent(8) headings of @cmd (".SS plan -a APQNS ...")
+ * is one `mkagent @cmd --help` lists: the page and --help agree. */
+static void synopsis_in_help(const char *cmd, const char *man, const char *help)
+{
+	char heading[64];
+
+	snprintf(heading, sizeof(heading), "\n.SS %s ", cmd);
+	for (const char *p = man; (p = strstr(p, heading)); p++) {
+		const char *end = strchr(p + 1, '\n');
+
+		for (const char *w = p + strlen(heading); w < end; w += strcspn(w, " \n")) {
+			char opt[64], want[72];
+
+			w += strspn(w, " [");
+			if (sscanf(w, "%63[a-z0-9-]", opt) != 1 || opt[0] != '-')
+				continue;
+			snprintf(want, sizeof(want), opt[1] == '-' ? "%s " : "  %s, --", opt);
+			ok(strstr(help, want) != NULL, "mkagent(8) .SS %s: %s is in its --help", cmd, opt);
+		}
+	}
+}
+
 /* Every key of etc/mkagent.conf is in mkagent.conf(5) as it is written: "key = ...". */
 static void conf_keys_documented(void)
 {
@@ -143,6 +165,7 @@ int main(void)
 		run_mkagent(&c, cmd, "--help", NULL);
 		is_int(c.status, 0, "mkagent %s --help", cmd);
 		options_documented(cmd, c.out, man);
+		synopsis_in_help(cmd, man, c.out);
 		run_result_free(&c);
 	}
 	run_result_free(&r);
