@@ -54,7 +54,7 @@ static void strings(void)
 static void parse(const char *cmd, unsigned int allowed, const char *want, const char *what,
 		  char **args)
 {
-	char got[512] = "", label[64];
+	char got[1024] = "", label[64];
 	struct opt_parser p;
 	const struct opt *o;
 	struct errmsg e = { "" };
