@@ -4,46 +4,31 @@
  * agent logs, and its exit status. The agent itself is daemon/.
  */
 #include <errno.h>
-#include <getopt.h>
 
 #include "cmd/cli.h"
+#include "cmd/opargs.h"
 #include "daemon/daemon.h"
+#include "core/macro.h"
 #include "io/log.h"
 
 static const char daemon_usage[] = "Usage: mkagent daemon [--once [--json]]\n"
-				   "Watch the AP bus and carry out every planned operation.\n\n"
-				   "      --once   one pass over every operation, then exit\n"
-				   "      --json   with --once, print what the pass did as JSON\n";
+				   "Watch the AP bus and carry out every planned operation.\n";
 
 int cmd_daemon(const struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "once", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
+	_cleanup_(op_args_free) struct op_args a;
 	struct agent_opts o = { .paths = cli->paths };
 	struct errmsg e;
-	int c, rc;
+	int rc = op_args_parse("daemon", daemon_usage, ARG_ONCE | ARG_JSON, argc, argv, &a);
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == 'o') {
-			o.once = true;
-		} else if (c == 'j') {
-			o.json = true;
-		} else if (c == 'h') {
-			fputs(daemon_usage, stdout);
-			return EXIT_OK;
-		} else {
-			return cli_option_error("daemon", c, argv);
-		}
-	}
-	if (optind < argc) {
-		say_error("daemon: unexpected argument '%s'", argv[optind]);
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest) {
+		say_error("daemon: unexpected argument '%s'", a.rest[0]);
 		return EXIT_USAGE;
 	}
+	o.once = a.once;
+	o.json = a.json;
 	if (o.json && !o.once) {
 		say_error("daemon: --json goes with --once");
 		return EXIT_USAGE;

@@ -35,7 +35,7 @@ static bool state_allowed(enum mk_type t, enum mk_reg r, enum reg_state s)
 {
 	if (r != REG_NEW)
 		return s == REG_INVALID || s == REG_VALID;
-	if (t == MK_EP11)
+	if (mk_type_mode(t) == AP_MODE_EP11)
 		return s == REG_EMPTY || s == REG_UNCOMMITTED || s == REG_COMMITTED;
 	return s == REG_EMPTY || s == REG_PARTIAL || s == REG_FULL;
 }
@@ -103,7 +103,7 @@ static int parse_value(const struct line_kind *k, const char *s, size_t len, str
 	if (state < 0 || !state_allowed(k->type, k->reg, state))
 		return -EINVAL;
 	*out = (struct mk_register){ .state = state };
-	if (k->type == MK_EP11 && ep11_dash_state(state))
+	if (mk_type_mode(k->type) == AP_MODE_EP11 && ep11_dash_state(state))
 		return is_dash(w[1], wl[1]) ? 0 : -EINVAL;
 	if (wl[1] < 2 || w[1][0] != '0' || w[1][1] != 'x')
 		return -EINVAL;
@@ -151,7 +151,7 @@ int mkvps_parse(const char *text, size_t len, struct mkvps *out, struct errmsg *
 					  (int)llen, line);
 		seen[k->type][k->reg] = true;
 		m.has[k->type] = true;
-		if (k->type == MK_EP11)
+		if (mk_type_mode(k->type) == AP_MODE_EP11)
 			ep11 = true;
 		else
 			cca = true;

@@ -149,6 +149,14 @@ void op_set_reason(struct op *op, const char *fmt, ...)
 			*p = ' ';
 }
 
+bool op_needs_query(const struct op *op)
+{
+	for (int t = 0; t < MK_TYPE_COUNT; t++)
+		if (op->has_new[t] && mk_type_info(t)->queried)
+			return true;
+	return false;
+}
+
 bool op_overlaps(const struct op *a, const struct op *b, struct apqn *apqn, enum mk_type *type)
 {
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {

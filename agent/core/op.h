@@ -87,6 +87,8 @@ struct op_profile *op_find_profile(const struct op *op, const char *name);
 /* Set the reason, made safe for one INI value (no ';', '#', controls). */
 void op_set_reason(struct op *op, const char *fmt, ...) _printf_(2, 3);
 /* Whether an (APQN, MK type) pair of @a is also in @b. */
+/* Whether @op changes a type whose registers only the query helper reads. */
+bool op_needs_query(const struct op *op);
 bool op_overlaps(const struct op *a, const struct op *b, struct apqn *apqn, enum mk_type *type);
 
 int iso8601_parse(const char *s, time_t *out);

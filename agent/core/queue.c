@@ -29,5 +29,5 @@ const char *queue_usability_name(enum queue_usability u)
 
 bool mode_has_type(enum ap_mode m, enum mk_type t)
 {
-	return m == AP_MODE_CCA ? mk_type_is_cca(t) : m == AP_MODE_EP11 && t == MK_EP11;
+	return m != AP_MODE_UNKNOWN && mk_type_mode(t) == m;
 }
