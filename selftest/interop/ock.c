@@ -142,13 +142,6 @@ bool log_has(const char *needle)
 	return count_in_log(needle) > 0;
 }
 
-bool wait_log(const char *needle, int ms)
-{
-	for (int waited = 0; waited < ms && !log_has(needle); waited += 50)
-		sleep_ms(50);
-	return log_has(needle);
-}
-
 /* The shipped profile with the paths of this test, and @extra appended to
  * the helper's options (the profile's settings). */
 void install_profile(const char *extra)
@@ -287,6 +280,74 @@ bool none_stale(void)
 		show(&r);
 	free(r.out);
 	return good;
+}
+
+/* The state letter of @pid (R, S, T, Z, ...) and its parent; '\0' when gone. */
+char proc_state(pid_t pid, pid_t *ppid)
+{
+	char path[64], *text, *p, st = '\0';
+	int pp = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = read_text(path);
+	p = text ? strrchr(text, ')') : NULL;
+	if (!p || sscanf(p + 1, " %c %d", &st, &pp) != 2)
+		st = '\0';
+	if (ppid)
+		*ppid = pp;
+	free(text);
+	return st;
+}
+
+/* The one live process named @comm within @ms, or 0. */
+pid_t one_named(const char *comm, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		pid_t p[8];
+		int n = pids_named(comm, p, 8);
+
+		for (int i = 0; i < n; i++)
+			if (proc_state(p[i], NULL) != 'Z')
+				return p[i];
+		sleep_ms(20);
+	}
+	return 0;
+}
+
+/* Wait until @pid is a zombie or gone. */
+bool ended(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		char st = proc_state(pid, NULL);
+
+		if (st == 'Z' || st == '\0')
+			return true;
+		sleep_ms(20);
+	}
+	return false;
+}
+
+/* The State: line of the tool's one operation (static). */
+const char *tool_state(void)
+{
+	static char line[128];
+	struct result r = in_root(NULL, "pkcshsm_mk_change list");
+	const char *p = strstr(r.out, "State:");
+
+	snprintf(line, sizeof(line), "%.*s", p ? (int)strcspn(p, "\n") : 4, p ? p : "none");
+	free(r.out);
+	return line;
+}
+
+/* Wait up to @ms for the count of @needle in the log to exceed @before. */
+bool seen_again(const char *needle, int before, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		if (count_in_log(needle) > before)
+			return true;
+		sleep_ms(20);
+	}
+	return false;
 }
 
 void ock_setup(char **argv)

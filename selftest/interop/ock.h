@@ -56,8 +56,6 @@ bool none_stale(void);
 void set_pin(const struct token *t, const char *pin);
 int count_in_log(const char *needle);
 bool log_has(const char *needle);
-/* Wait up to @ms for @needle in the agent's log. */
-bool wait_log(const char *needle, int ms);
 /* The shipped profile with the paths of this test, and @extra appended to
  * the helper's options (the profile's settings). */
 void install_profile(const char *extra);
@@ -74,3 +72,13 @@ int pids_named(const char *comm, pid_t *out, int max);
 bool none_named(const char *comm, int ms);
 /* Wait until the helper of @id is at the tool's first PIN prompt. */
 bool at_prompt(const char *id);
+/* The state letter of @pid (R, S, T, Z, ...) and its parent; '\0' when gone. */
+char proc_state(pid_t pid, pid_t *ppid);
+/* The one live process named @comm within @ms, or 0. */
+pid_t one_named(const char *comm, int ms);
+/* Wait until @pid is a zombie or gone. */
+bool ended(pid_t pid, int ms);
+/* The State: line of the tool's one operation (static). */
+const char *tool_state(void);
+/* Wait up to @ms for the count of @needle in the log to exceed @before. */
+bool seen_again(const char *needle, int before, int ms);

@@ -225,51 +225,6 @@ static const char *const POINT[] = {
 	"after the tool finished, before the result is recorded",
 };
 
-/* The state letter of @pid (R, S, T, Z, ...) and its parent; '\0' when gone. */
-static char proc_state(pid_t pid, pid_t *ppid)
-{
-	char path[64], *text, *p, st = '\0';
-	int pp = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = read_text(path);
-	p = text ? strrchr(text, ')') : NULL;
-	if (!p || sscanf(p + 1, " %c %d", &st, &pp) != 2)
-		st = '\0';
-	if (ppid)
-		*ppid = pp;
-	free(text);
-	return st;
-}
-
-/* The one live process named @comm within @ms, or 0. */
-static pid_t one_named(const char *comm, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 20) {
-		pid_t p[8];
-		int n = pids_named(comm, p, 8);
-
-		for (int i = 0; i < n; i++)
-			if (proc_state(p[i], NULL) != 'Z')
-				return p[i];
-		sleep_ms(20);
-	}
-	return 0;
-}
-
-/* Wait until @pid is a zombie or gone. */
-static bool ended(pid_t pid, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 20) {
-		char st = proc_state(pid, NULL);
-
-		if (st == 'Z' || st == '\0')
-			return true;
-		sleep_ms(20);
-	}
-	return false;
-}
-
 /* Whether @pid runs `pkcshsm_mk_change list`. */
 static bool is_list(pid_t pid)
 {
@@ -288,18 +243,6 @@ static bool is_list(pid_t pid)
 			args[i] = ' ';
 	args[n] = '\0';
 	return strstr(args, " list ") || (n >= 5 && !strcmp(args + n - 5, "list "));
-}
-
-/* The State: line of the tool's one operation (static). */
-static const char *tool_state(void)
-{
-	static char line[128];
-	struct result r = in_root(NULL, "pkcshsm_mk_change list");
-	const char *p = strstr(r.out, "State:");
-
-	snprintf(line, sizeof(line), "%.*s", p ? (int)strcspn(p, "\n") : 4, p ? p : "none");
-	free(r.out);
-	return line;
 }
 
 /* `mkagent cancel -i ID`, as a person runs it, left running; its output
@@ -321,17 +264,6 @@ static pid_t cancel_started(const char *id)
 		_exit(127);
 	}
 	return pid;
-}
-
-/* Wait up to @ms for the count of @needle in the log to exceed @before. */
-static bool seen_again(const char *needle, int before, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 20) {
-		if (count_in_log(needle) > before)
-			return true;
-		sleep_ms(20);
-	}
-	return false;
 }
 
 /*
