@@ -50,7 +50,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAG
 AGENT_LAYERS := core io step daemon cmd
 AGENT_SRCS := $(filter-out agent/cmd/main.c,$(foreach l,$(AGENT_LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
-SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/fixture.c
+SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/fixture.c selftest/simkey.c
 SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)
@@ -174,7 +174,8 @@ bench: need-deps
 # make interop: the real openCryptoki 3.23 from Debian trixie, in a root built
 # once by mmdebstrap and cached outside the clone (selftest/interop/README.md).
 INTEROP_PKGS := mmdebstrap libp11-kit-dev
-INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop selftest/interop/test-agent
+INTEROP_TESTS := selftest/interop/test-csulcca selftest/interop/test-interop selftest/interop/test-agent \
+	selftest/interop/test-agent-kill
 
 interop-deps:
 	@missing=$$(for p in $(INTEROP_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -197,7 +198,8 @@ selftest/interop/test-%: selftest/interop/test-%.o selftest/libselftest.a agent/
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(PKG_LIBS) $(TEST_LIBS)
 
 # The programs that run in the trixie root.
-selftest/interop/test-interop selftest/interop/test-agent: selftest/interop/stage.o
+selftest/interop/test-interop selftest/interop/test-agent selftest/interop/test-agent-kill: selftest/interop/stage.o
+selftest/interop/test-agent selftest/interop/test-agent-kill: selftest/interop/ock.o
 
 interop: need-deps interop-deps interop-lszcrypt
 	@$(MAKE) --no-print-directory agent/mkagent $(HELPER_BINS) selftest/interop/libcsulcca.so \

@@ -23,7 +23,10 @@
  *   never signalled: it runs with SIGHUP ignored (the helper's death closes
  *   the pty without killing it), and to stop it at a prompt the helper
  *   sends end-of-file (VEOF): the tool says "Aborted by user." and removes
- *   its file. An empty line would not do: the tool asks again.
+ *   its file. An empty line would not do: the tool asks again. A tool
+ *   killed by SIGKILL from elsewhere is exit 75: run again, the phase goes
+ *   on from the state the kill left (finalize and cancel, killed after
+ *   their logins, leave it re-enciphered) or calls it stale.
  * - "No token is affected by this master key change, aborting" (exit 1,
  *   e.g. any ASYM-only change: the CCA token ignores ASYM): nothing to do,
  *   the phase is done (exit 0) with a notice; finalize and cancel then have
@@ -36,7 +39,9 @@
  *   "operation 'ID' not found."; any other failure (pkcsslotd down, ...) is
  *   exit 75.
  * - finalize and cancel accept only the states "Key objects have been
- *   re-enciphered" and "Finalizing or canceling has errored".
+ *   re-enciphered" and "Finalizing or canceling has errored"; refused as
+ *   "in a state where it can not be ..." (another tool moved it on since
+ *   list), the helper looks again: gone is done.
  * - A wrong PIN: the tool stops at the first failed login; the helper exits
  *   1 with one line. A label the PIN helper does not know (fd 3 answers
  *   ERR): the tool is ended at its prompt, nothing is logged in, exit 75.
@@ -90,6 +95,7 @@ static struct run {
 	char created[16];   /* "Master key change operation 'ID' created." */
 	char last[LINE_MAX_];
 	int status;         /* the tool's exit status */
+	int signal;         /* the signal that ended the tool, or 0 */
 	char *text;         /* the whole transcript, lines joined by \n */
 	size_t len;
 } run;
@@ -375,6 +381,7 @@ static int run_tool(char **argv)
 		;
 	fflush(stdout);
 	run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	run.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	return run.status;
 }
 
@@ -539,6 +546,18 @@ static int failed(const char *what)
 			"given, the tool was ended there\n");
 		return 1;
 	}
+	if (run.signal) {
+		/*
+		 * SIGKILL comes from outside (a person, the OOM killer): the
+		 * phase run again finds the tool's operation as the kill left
+		 * it, and goes on or calls it stale. Any other signal is the
+		 * tool failing by itself.
+		 */
+		fprintf(stderr, "pkcshsm_mk_change was killed by signal %d (%s) in %s%s\n",
+			run.signal, strsignal(run.signal), what,
+			run.signal == SIGKILL ? "; trying again later" : "");
+		return run.signal == SIGKILL ? EXIT_LATER : 1;
+	}
 	if (run.no_pin) {
 		fprintf(stderr, "no PIN for token '%s' (slot %ld): %s; the tool was ended at its "
 			"prompt, nothing logged in; try again later\n",
@@ -679,6 +698,22 @@ static int finish(const char *cmd)
 	if (has(gone)) {
 		printf("pkcshsm_mk_change operation %s is already %s\n", id, done);
 		return 0;
+	}
+	if (has("is in a state where")) {
+		/* another pkcshsm_mk_change (a killed helper's) moved it on since list */
+		f = list_one(id, state, sizeof(state));
+		if (f == GONE) {
+			printf("pkcshsm_mk_change operation %s is already %s\n", id, done);
+			return 0;
+		}
+		if (f == UNKNOWN)
+			return cannot_tell(cmd);
+		if (!strcmp(state, STATE_REENCIPHERED) || !strcmp(state, STATE_ERRORED)) {
+			printf("pkcshsm_mk_change operation %s changed state meanwhile: try again later\n",
+			       id);
+			return EXIT_LATER;
+		}
+		return stuck(id, state);
 	}
 	if (!cancel && has("unable to perform the finalize action")) {
 		fprintf(stderr, "a token cannot finalize yet: %s; try again later\n", run.last);

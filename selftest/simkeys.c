@@ -30,18 +30,11 @@
 #include <unistd.h>
 
 #include "apsim.h"
+#include "simkey.h"
 
 #define CLEAR_LEN 32
-#define BLOB_MAX 64
+#define BLOB_MAX SIMKEY_BLOB_MAX
 #define PIN_LABEL "simkeys"
-
-struct key {
-	char name[32];
-	enum mk_type type;
-	struct mkvp mkvp, staged_mkvp, backup_mkvp;
-	uint8_t blob[BLOB_MAX], staged[BLOB_MAX], backup[BLOB_MAX];
-	int blob_len, staged_len, backup_len;
-};
 
 static const char *store, *hsm;
 
@@ -93,70 +86,20 @@ static void key_path(const char *name, char *buf, size_t size, const char *sub)
 	snprintf(buf, size, "%s/%s/%s", store, sub, name);
 }
 
-static bool key_load(const char *name, struct key *k)
+static bool key_load(const char *name, struct simkey *k)
 {
-	char path[4096], line[512];
-	FILE *f;
+	char path[4096];
 
-	memset(k, 0, sizeof(*k));
-	snprintf(k->name, sizeof(k->name), "%s", name);
 	key_path(name, path, sizeof(path), "keys");
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, '=');
-		struct mkvp *p = NULL;
-
-		if (!v)
-			continue;
-		*v++ = '\0';
-		v[strcspn(v, "\n")] = '\0';
-		if (!strcmp(line, "type"))
-			k->type = mk_type_from_name(v);
-		else if (!strcmp(line, "mkvp"))
-			p = &k->mkvp;
-		else if (!strcmp(line, "staged-mkvp"))
-			p = &k->staged_mkvp;
-		else if (!strcmp(line, "backup-mkvp"))
-			p = &k->backup_mkvp;
-		else if (!strcmp(line, "blob"))
-			k->blob_len = from_hex(v, k->blob, BLOB_MAX);
-		else if (!strcmp(line, "staged"))
-			k->staged_len = from_hex(v, k->staged, BLOB_MAX);
-		else if (!strcmp(line, "backup"))
-			k->backup_len = from_hex(v, k->backup, BLOB_MAX);
-		if (p)
-			p->len = (uint8_t)from_hex(v, p->b, MKVP_MAX_BYTES);
-	}
-	fclose(f);
-	return true;
+	return simkey_read(path, k) == 0;
 }
 
-static void key_save(const struct key *k)
+static void key_save(const char *name, const struct simkey *k)
 {
-	char path[4096], tmp[4200], hex[2 * BLOB_MAX + 1];
-	FILE *f;
+	char path[4096];
 
-	key_path(k->name, path, sizeof(path), "keys");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		die("cannot write %s", tmp);
-	fprintf(f, "type=%s\n", mk_type_name(k->type));
-	to_hex(k->mkvp.b, k->mkvp.len, hex);
-	fprintf(f, "mkvp=%s\n", hex);
-	to_hex(k->blob, k->blob_len, hex);
-	fprintf(f, "blob=%s\n", hex);
-	to_hex(k->staged_mkvp.b, k->staged_mkvp.len, hex);
-	fprintf(f, "staged-mkvp=%s\n", hex);
-	to_hex(k->staged, k->staged_len, hex);
-	fprintf(f, "staged=%s\n", hex);
-	to_hex(k->backup_mkvp.b, k->backup_mkvp.len, hex);
-	fprintf(f, "backup-mkvp=%s\n", hex);
-	to_hex(k->backup, k->backup_len, hex);
-	fprintf(f, "backup=%s\n", hex);
-	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, path))
+	key_path(name, path, sizeof(path), "keys");
+	if (simkey_write(path, k) < 0)
 		die("cannot write %s", path);
 }
 
@@ -280,7 +223,7 @@ static int run_phase(const char *phase)
 	env_apqns(&apqns);
 	check_pin();
 	for (int i = 0; i < n; i++) {
-		struct key k;
+		struct simkey k;
 		struct apsim_key mk, nk;
 		struct mkvp want, cur;
 		uint8_t clear[BLOB_MAX];
@@ -361,7 +304,7 @@ static int run_phase(const char *phase)
 			die("unknown phase %s", phase);
 		}
 		memset(clear, 0, sizeof(clear));
-		key_save(&k);
+		key_save(name, &k);
 		done++;
 	}
 	printf("%d keys %s\n", done,
@@ -448,14 +391,15 @@ static int init(const char *apqn, const char *type, int count, const char *pin_f
 	snprintf(path, sizeof(path), "%s/truth", store);
 	mkdir(path, 0700);
 	for (int i = key_count(), end = i + count; i < end; i++) {
-		struct key k = { .type = t, .mkvp = cur };
+		struct simkey k = { .type = t, .mkvp = cur };
 		uint8_t clear[CLEAR_LEN];
+		char name[16];
 
-		snprintf(k.name, sizeof(k.name), "%05d", i);
+		snprintf(name, sizeof(name), "%05d", i);
 		RAND_bytes(clear, CLEAR_LEN);
 		k.blob_len = wrap(&mk, clear, CLEAR_LEN, k.blob, true);
-		key_save(&k);
-		key_path(k.name, path, sizeof(path), "truth");
+		key_save(name, &k);
+		key_path(name, path, sizeof(path), "truth");
 		f = fopen(path, "w");
 		to_hex(clear, CLEAR_LEN, hex);
 		fprintf(f, "%s\n", hex);
@@ -494,12 +438,13 @@ static int verify(const char *apqn)
 		struct apsim_key mk;
 		struct mkvp cur;
 		uint8_t clear[BLOB_MAX];
-		struct key k;
+		struct simkey k;
 		FILE *f;
 		int len;
 
 		snprintf(name, sizeof(name), "%05d", i);
-		key_load(name, &k);
+		if (!key_load(name, &k))
+			continue;
 		reg_mkvp(&apqns, k.type, REG_CUR, &cur);
 		if (!find_mk(&apqns, k.type, &cur, REG_CUR, &mk) || !mkvp_eq(&k.mkvp, &cur))
 			continue;

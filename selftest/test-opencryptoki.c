@@ -2,10 +2,10 @@
 /*
  * mkagent-opencryptoki where no pkcshsm_mk_change is needed: its command
  * line, and what it makes of the real tool's one-line answers (copied from
- * runs of openCryptoki 3.23 in `make interop`) when an operation is gone or
- * the tool cannot run. Everything that needs the tool itself (prompts,
+ * runs of openCryptoki 3.23 in `make interop`) when an operation is gone,
+ * the tool cannot run or is killed. Everything that needs the tool itself (prompts,
  * PINs, labels, tokens) runs against the real one in `make interop`
- * (selftest/interop/test-agent.c); the simulator this test once used was
+ * (selftest/interop/test-agent*.c); the simulator this test once used was
  * removed because it agreed with the helper's wrong guesses, not with the
  * real tool.
  */
@@ -90,6 +90,45 @@ int main(void)
 	run(&r, NULL, "cancel");
 	ok(r.status == 75, "another operation's 'not found' is not ours: exit 75");
 	run_result_free(&r);
+
+	/* list shows the operation re-enciphered until finalize ran: then as @after */
+	{
+		static const struct {
+			const char *finalize, *after;
+			int status;
+			const char *says, *what;
+		} CASES[] = {
+			{ "kill -KILL $$", "", 75,
+			  "pkcshsm_mk_change was killed by signal 9 (Killed) in finalize; trying again later",
+			  "the tool killed by SIGKILL: said so, tried again later (exit 75)" },
+			{ "kill -SEGV $$", "", 1, "pkcshsm_mk_change was killed by signal 11",
+			  "the tool ended by another signal: a failure (exit 1)" },
+			{ "echo \"pkcshsm_mk_change: The HSM master key change operation 'Ab12Cd' is in a "
+			  "state where\"; echo 'it can not be finalized.'; exit 1",
+			  "echo \"pkcshsm_mk_change: HSM master key change operation 'Ab12Cd' not found.\"; "
+			  "exit 1", 0, "operation Ab12Cd is already finalized",
+			  "refused as moved on, and list then finds it gone: done" },
+		};
+
+		for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+			char ran[4400];
+
+			snprintf(ran, sizeof(ran), "%s/ran-%zu", dir, i);
+			write_text(tool, 0755,
+				   "#!/bin/sh\n"
+				   "if [ \"$1\" = list ] && [ -e '%s' ]; then %s; fi\n"
+				   "if [ \"$1\" = list ]; then echo 'Operation:       Ab12Cd'; "
+				   "echo '    State:       Key objects have been re-enciphered,'; exit 0; fi\n"
+				   "touch '%s'\n%s\n",
+				   ran, CASES[i].after[0] ? CASES[i].after : ":", ran, CASES[i].finalize);
+			run(&r, NULL, "finalize");
+			if (!ok(r.status == CASES[i].status &&
+					(strstr(r.err, CASES[i].says) || strstr(r.out, CASES[i].says)),
+				"%s", CASES[i].what))
+				diag("exit %d: %s%s", r.status, r.out, r.err);
+			run_result_free(&r);
+		}
+	}
 
 	/* an operation that affected no token (the reencipher phase said so) */
 	unlink(path);

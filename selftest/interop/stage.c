@@ -422,6 +422,12 @@ void slotd_stop(void)
 	stop_slotd(slotd);
 }
 
+void slotd_signal(int sig)
+{
+	if (slotd > 0)
+		kill(slotd, sig);
+}
+
 bool slotd_alive(void)
 {
 	return alive(slotd);

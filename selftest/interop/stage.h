@@ -59,6 +59,8 @@ void show(const struct result *r);
 pid_t slotd_start(struct result *r);
 /* Stop it by its PID: SIGTERM, then SIGKILL after 5 s. */
 void slotd_stop(void);
+/* Send @sig to it (SIGSTOP, SIGCONT: hold it, let it go). */
+void slotd_signal(int sig);
 bool slotd_alive(void);
 bool alive(pid_t pid);
 

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "../apsim.h"
+#include "../simkey.h"
 
 static char dir[4096], hsm[4096], simkeys[4096], repo[4200];
 static const char *prog;
@@ -114,43 +115,13 @@ static void touch(const char *path)
 
 /* ---- the keys: simkeys stores over apsim's HSM ---- */
 
-struct skey {
-	int type;
-	struct mkvp mkvp, staged;
-};
-
-static bool skey_read(const char *store, struct skey *k)
+/* The key of a one-key simkeys store. */
+static bool skey_read(const char *store, struct simkey *k)
 {
-	char path[8192], line[512];
-	FILE *f;
+	char path[8192];
 
-	k->type = -1;
-	k->mkvp.len = k->staged.len = 0;
-	snprintf(path, sizeof(path), "%s/keys/00000", store);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		struct mkvp *p = NULL;
-		char *v = strchr(line, '=');
-
-		if (!v)
-			continue;
-		*v++ = '\0';
-		v[strcspn(v, "\n")] = '\0';
-		if (!strcmp(line, "type"))
-			k->type = mk_type_from_name(v);
-		else if (!strcmp(line, "mkvp"))
-			p = &k->mkvp;
-		else if (!strcmp(line, "staged-mkvp"))
-			p = &k->staged;
-		if (p) {
-			p->len = 0;
-			for (size_t i = 0; v[2 * i] && v[2 * i + 1] && i < MKVP_MAX_BYTES; i++, p->len++)
-				sscanf(v + 2 * i, "%2hhx", &p->b[i]);
-		}
-	}
-	if (f)
-		fclose(f);
-	return k->type >= 0;
+	simkey_path(store, 0, path, sizeof(path));
+	return simkey_read(path, k) == 0;
 }
 
 /* The pattern register @r of @apqns shows for @t (the first that has one). */
@@ -234,12 +205,13 @@ static bool from_old(const char *store, const char *apqns, int t)
 }
 
 /* The staged copy becomes the key: valid only once its key is CURRENT. */
-static bool complete(const char *store, const char *apqns, const struct skey *k)
+static bool complete(const char *store, const char *apqns, const struct simkey *k)
 {
 	struct mkvp c;
 
-	return k->staged.len && reg_pattern(apqns, k->type, REG_CUR, &c) && mkvp_matches(&c, &k->staged) &&
-	       run_simkeys(store, apqns, k->type, &k->staged, "finalize");
+	return k->staged_mkvp.len && reg_pattern(apqns, k->type, REG_CUR, &c) &&
+	       mkvp_matches(&c, &k->staged_mkvp) &&
+	       run_simkeys(store, apqns, k->type, &k->staged_mkvp, "finalize");
 }
 
 /* ---- zkey: the repository (zkey/keystore.c) ---- */
@@ -364,12 +336,12 @@ static void key_apqns(const struct key_files *kf, char *out, size_t size)
 static void list_one(const struct key_files *kf)
 {
 	char volumes[2048], apqns[2048], type[64], kms[256], mk[2048];
-	struct skey k;
+	struct simkey k;
 	bool is_old = false, valid;
 
 	skey_read(kf->skey, &k);
 	key_apqns(kf, mk, sizeof(mk));
-	valid = k.type >= 0 && skey_valid(&k.mkvp, k.type, mk, &is_old);
+	valid = (int)k.type >= 0 && skey_valid(&k.mkvp, k.type, mk, &is_old);
 	property(kf->info, "apqns", apqns, sizeof(apqns));
 	rec_head(kf->name);
 	if (validating)
@@ -402,7 +374,7 @@ static void list_one(const struct key_files *kf)
 static void reencipher_one(const struct key_files *kf)
 {
 	char apqns[2048];
-	struct skey k;
+	struct simkey k;
 	bool is_old, ok;
 
 	key_apqns(kf, apqns, sizeof(apqns));
@@ -518,7 +490,7 @@ static int kms_fail(const char *why)
 static int kms_reencipher(void)
 {
 	char path[8400], renc[8400], apqns[1024], stores[2][8400];
-	struct skey k[2];
+	struct simkey k[2];
 	bool staged;
 
 	kms_path("apqns", path, sizeof(path));
@@ -576,7 +548,7 @@ static int kms_reencipher(void)
 static void refresh_one(const struct key_files *kf)
 {
 	char apqns[2048];
-	struct skey k;
+	struct simkey k;
 	struct mkvp c;
 
 	key_apqns(kf, apqns, sizeof(apqns));
@@ -593,7 +565,7 @@ static void refresh_one(const struct key_files *kf)
 static int kms_refresh(void)
 {
 	char path[8400], apqns[1024];
-	struct skey id;
+	struct simkey id;
 	bool is_old;
 
 	kms_path("apqns", path, sizeof(path));
@@ -666,7 +638,7 @@ static int cryptsetup(int argc, char **argv)
 {
 	char dev[1024], store[8400], renc[8400], pass[8400], path[8400], apqns[1024];
 	const char *cmd = argv[1], *device = argv[2];
-	struct skey k;
+	struct simkey k;
 	bool is_old, valid;
 
 	snprintf(dev, sizeof(dev), "%s", device);
