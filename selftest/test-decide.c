@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* The decision, row by row: each state against each register situation. */
+/*
+ * The decision, row by row: each state against each register situation;
+ * then whether a phase may run (mayrun.h), the one check the agent and a
+ * person's command share: state rules, the phase-to-guard mapping, the
+ * cancel cases, recover, and when a judgement made before a step holds.
+ */
+#include <errno.h>
+
 #include "core/decide.h"
+#include "core/mayrun.h"
 #include "tap.h"
 #include "core/macro.h"
 
@@ -123,6 +131,184 @@ static const struct row table[][SIT_COUNT] = {
 	{ NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE, NONE },
 };
 
+/* One profile "p" of @op with its reencipher phase @re and cancel pending. */
+static void one_profile(struct op *op, enum phase_status re)
+{
+	static const bool has[PHASE_COUNT] = { true, true, true, true };
+
+	free(op->profiles);
+	op->profiles = NULL;
+	op->nprofiles = 0;
+	op_add_profile(op, "p", has);
+	for (int ph = 0; ph < PHASE_COUNT; ph++)
+		op->profiles[0].phase[ph] = PS_PENDING;
+	op->profiles[0].phase[PHASE_REENCIPHER] = re;
+}
+
+/* Each state against each phase: the rule of a person's command. */
+static void state_rules(struct op *op)
+{
+	/* reencipher, finalize, cancel, recover; reencipher pending */
+	static const bool allowed[OP_STATE_COUNT][PHASE_COUNT] = {
+		[OP_PLANNED] = { true, false, true, false },
+		[OP_REENCIPHERING] = { true, false, true, false },
+		[OP_REENCIPHERED] = { false, true, true, false },
+		[OP_FINALIZING] = { false, true, false, false },
+		[OP_FINALIZED] = { false, false, false, false },
+		[OP_CANCELING] = { false, false, true, false },
+		[OP_CANCELED] = { false, false, false, false },
+		[OP_ERROR] = { true, false, true, true },
+	};
+	struct errmsg e;
+
+	one_profile(op, PS_PENDING);
+	for (int s = 0; s < OP_STATE_COUNT; s++) {
+		for (int ph = 0; ph < PHASE_COUNT; ph++) {
+			int rc;
+
+			op->state = s;
+			rc = phase_state_allows(op, ph, &e);
+			ok(allowed[s][ph] ? rc == 0 : rc == -EPERM, "%s: %s %s",
+			   op_state_name(s), phase_name(ph), allowed[s][ph] ? "may run" : "refused");
+		}
+	}
+	op->state = OP_ERROR;
+	one_profile(op, PS_DONE);
+	ok(phase_state_allows(op, PHASE_REENCIPHER, &e) == -EPERM &&
+		   phase_state_allows(op, PHASE_FINALIZE, &e) == 0,
+	   "error after every profile re-enciphered: finalize may run, reencipher not");
+	op->state = OP_PLANNED;
+	phase_state_allows(op, PHASE_FINALIZE, &e);
+	is_string(e.text, "operation TEST01 is planned; finalize needs it reenciphered",
+		  "finalize's refusal names the operation and its state");
+	op->state = OP_REENCIPHERED;
+	phase_state_allows(op, PHASE_REENCIPHER, &e);
+	is_string(e.text, "operation TEST01 is reenciphered; there is nothing to re-encipher",
+		  "reencipher's refusal");
+	op->state = OP_FINALIZING;
+	phase_state_allows(op, PHASE_CANCEL, &e);
+	is_string(e.text, "operation TEST01 is finalizing; it cannot be canceled", "cancel's refusal");
+	op->state = OP_PLANNED;
+	phase_state_allows(op, PHASE_RECOVER, &e);
+	is_string(e.text, "operation TEST01 is planned; recover is for operations in error",
+		  "recover's refusal");
+	ok(force_cancel_allowed(op, &e) == -EPERM &&
+		   streq(e.text, "--force is only for an operation in error; operation TEST01 is planned"),
+	   "cancel --force: refused but in error");
+	op->state = OP_ERROR;
+	ok(force_cancel_allowed(op, &e) == 0, "cancel --force: in error");
+}
+
+/* Which guard each phase takes, and cancel's special cases. */
+static void guards(struct op *op, struct apqn_view *slots)
+{
+	struct view v;
+	struct errmsg e;
+
+	one_profile(op, PS_PENDING);
+	v = make_view(LOADED, slots);
+	ok(phase_guard(op, PHASE_REENCIPHER, &v, &e) == 0, "reencipher: I1 passes when loaded");
+	v = make_view(NOT_LOADED, slots);
+	ok(phase_guard(op, PHASE_REENCIPHER, &v, &e) == -EAGAIN, "reencipher: I1 waits when not loaded");
+	v = make_view(WRONG_KEY, slots);
+	ok(phase_guard(op, PHASE_REENCIPHER, &v, &e) == -EKEYREJECTED, "reencipher: I6, a wrong key");
+	v = make_view(LOADED, slots);
+	ok(phase_guard(op, PHASE_FINALIZE, &v, &e) == -EAGAIN, "finalize: I2 waits before activation");
+	v = make_view(ACTIVE_ALL, slots);
+	ok(phase_guard(op, PHASE_FINALIZE, &v, &e) == 0, "finalize: I2 passes once active everywhere");
+	ok(phase_guard(op, PHASE_CANCEL, &v, &e) == -EPERM, "cancel: I3 refuses once a key is active");
+	v = make_view(ACTIVE_SOME, slots);
+	ok(phase_guard(op, PHASE_CANCEL, &v, &e) == -EPERM, "cancel: I3 refuses when active on one");
+	ok(phase_guard(op, PHASE_RECOVER, &v, &e) == 0 && !phase_reads_registers(PHASE_RECOVER) &&
+		   phase_reads_registers(PHASE_CANCEL),
+	   "recover: no guard, no registers read");
+
+	v = make_view(OFFLINE, slots);
+	ok(op_nothing_reenciphered(op) && phase_guard(op, PHASE_CANCEL, &v, &e) == 0,
+	   "cancel with an APQN unreadable: passes while nothing is re-enciphered");
+	for (enum phase_status s = PS_RUNNING; s <= PS_FAILED; s++) {
+		one_profile(op, s);
+		ok(!op_nothing_reenciphered(op) && phase_guard(op, PHASE_CANCEL, &v, &e) == -EAGAIN,
+		   "cancel with an APQN unreadable, a reencipher phase %s: refused",
+		   phase_status_name(s));
+	}
+	one_profile(op, PS_NONE);
+	ok(op_nothing_reenciphered(op), "a profile without a reencipher phase re-enciphered nothing");
+
+	op->state = OP_FINALIZING;
+	v = make_view(ACTIVE_ALL, slots);
+	ok(phase_may_run(op, PHASE_CANCEL, &v, &e) == -EPERM &&
+		   strstr(e.text, "it cannot be canceled"),
+	   "phase_may_run: the state rule first");
+	op->state = OP_REENCIPHERED;
+	v = make_view(ACTIVE_SOME, slots);
+	ok(phase_may_run(op, PHASE_FINALIZE, &v, &e) == -EAGAIN && strstr(e.text, "not activated yet"),
+	   "phase_may_run: then the guard");
+	v = make_view(ACTIVE_ALL, slots);
+	ok(phase_may_run(op, PHASE_FINALIZE, &v, &e) == 0, "phase_may_run: both pass");
+}
+
+static void skip_cancels(struct op *op)
+{
+	static const enum phase_status re[] = { PS_NONE, PS_PENDING, PS_RUNNING, PS_DONE, PS_FAILED };
+	static const enum phase_status want[] = { PS_DONE, PS_DONE, PS_PENDING, PS_PENDING,
+						  PS_PENDING };
+
+	for (size_t i = 0; i < ARRAY_SIZE(re); i++) {
+		one_profile(op, re[i]);
+		op_skip_untouched_cancels(op);
+		ok(op->profiles[0].phase[PHASE_CANCEL] == want[i],
+		   "cancel of a profile whose reencipher is %s: %s", phase_status_name(re[i]),
+		   want[i] == PS_DONE ? "nothing to undo, done" : "runs");
+	}
+}
+
+static void verdicts(struct op *op, struct apqn_view *slots)
+{
+	struct view v = make_view(LOADED, slots);
+	struct op judged = *op;
+	struct op_profile jp[1];
+	struct verdict vd = { .phase = PHASE_REENCIPHER, .judged = &judged, .view = &v };
+
+	one_profile(op, PS_PENDING);
+	op->state = OP_PLANNED;
+	judged = *op;
+	memcpy(jp, op->profiles, sizeof(jp));
+	judged.profiles = jp;
+	ok(verdict_holds(&vd, op, PHASE_REENCIPHER), "a verdict holds for the operation it judged");
+	ok(!verdict_holds(NULL, op, PHASE_REENCIPHER), "no verdict: judge");
+	ok(!verdict_holds(&vd, op, PHASE_FINALIZE), "a verdict for another phase: judge");
+	vd.view = NULL;
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER), "a verdict without registers: judge");
+	vd.view = &v;
+	vd.judged = NULL;
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER), "registers only, nothing judged: judge");
+	vd.judged = &judged;
+	op->state = OP_REENCIPHERING;
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER), "the state moved meanwhile: judge again");
+	op->state = OP_PLANNED;
+	op->profiles[0].phase[PHASE_REENCIPHER] = PS_DONE;
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER),
+	   "a profile moved meanwhile (mkagent helper): judge again");
+	op->profiles[0].phase[PHASE_REENCIPHER] = PS_PENDING;
+	op->new_mkvp[MK_CCA_AES].b[0] ^= 1;
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER), "another pattern: judge again");
+	op->new_mkvp[MK_CCA_AES].b[0] ^= 1;
+	snprintf(judged.id, sizeof(judged.id), "OTHER1");
+	ok(!verdict_holds(&vd, op, PHASE_REENCIPHER), "another operation: judge again");
+}
+
+static void may_run_tests(struct op *op, struct apqn_view *slots)
+{
+	state_rules(op);
+	guards(op, slots);
+	skip_cancels(op);
+	verdicts(op, slots);
+	free(op->profiles);
+	op->profiles = NULL;
+	op->nprofiles = 0;
+}
+
 int main(void)
 {
 	struct op op = { .id = "TEST01", .auto_finalize = true };
@@ -162,6 +348,23 @@ int main(void)
 		ok(d.action == ACT_WAIT && !d.waits_on_hsm,
 		   "reenciphered, active everywhere, auto-finalize off: wait for a person, no polling");
 	}
+	{
+		struct view v = make_view(LOADED, slots);
+		struct decision d;
+
+		op.state = OP_PLANNED;
+		d = decide(&op, &v);
+		ok(d.action == ACT_RUN && d.judged, "planned, loaded: run reencipher, judged");
+		op.state = OP_FINALIZING;
+		v = make_view(ACTIVE_ALL, slots);
+		d = decide(&op, &v);
+		ok(d.action == ACT_RUN && d.judged, "finalizing, active: run finalize, judged");
+		op.state = OP_CANCELING;
+		d = decide(&op, &v);
+		ok(d.action == ACT_RUN && !d.judged,
+		   "canceling: run cancel, not judged (the step checks I3 itself)");
+	}
+	may_run_tests(&op, slots);
 	apqn_list_free(&op.apqns);
 	return done_testing();
 }

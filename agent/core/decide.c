@@ -1,9 +1,17 @@
 // SPDX-License-Identifier: MIT
+/*
+ * decide.c - what the agent does next for an operation (decide.h): which
+ * phase its state calls for, whether that phase may run (mayrun.h, the
+ * same check a person's command makes), and what the agent adds: early
+ * activation, auto-finalize, a CCA NEW register not yet cleared, and the
+ * notifications worth sending.
+ */
 #include <errno.h>
 #include <stdarg.h>
 
 #include "core/decide.h"
 #include "core/macro.h"
+#include "core/mayrun.h"
 
 const char *action_name(enum action a)
 {
@@ -92,6 +100,7 @@ struct decision decide(const struct op *op, const struct view *v)
 	case OP_CANCELING:
 		d.action = ACT_RUN;
 		d.phase = PHASE_CANCEL;
+		/* not judged here: the step checks I3 itself (and refuses) */
 		because(&d, "an interrupted cancel is run again");
 		return d;
 	case OP_PLANNED:
@@ -103,10 +112,11 @@ struct decision decide(const struct op *op, const struct view *v)
 				apqn_format(where, n));
 			return d;
 		}
-		rc = guard_reencipher(op, v, &e);
+		rc = phase_may_run(op, PHASE_REENCIPHER, v, &e);
 		if (rc == 0) {
 			d.action = ACT_RUN;
 			d.phase = PHASE_REENCIPHER;
+			d.judged = true;
 			d.event = op->state == OP_PLANNED ? "loaded" : NULL;
 			because(&d, "the new master keys are loaded on every APQN");
 			return d;
@@ -120,7 +130,7 @@ struct decision decide(const struct op *op, const struct view *v)
 		return d;
 	case OP_REENCIPHERED:
 	case OP_FINALIZING:
-		rc = guard_finalize(op, v, &e);
+		rc = phase_may_run(op, PHASE_FINALIZE, v, &e);
 		if (rc == 0 && (op->state == OP_FINALIZING || cca_new_cleared(op, v))) {
 			if (op->state == OP_REENCIPHERED && !op->auto_finalize) {
 				d.action = ACT_WAIT;
@@ -129,6 +139,7 @@ struct decision decide(const struct op *op, const struct view *v)
 			}
 			d.action = ACT_RUN;
 			d.phase = PHASE_FINALIZE;
+			d.judged = true;
 			because(&d, "the new master keys are active on every APQN");
 			return d;
 		}

@@ -19,6 +19,9 @@ enum action {
 struct decision {
 	enum action action;
 	enum phase phase;   /* ACT_RUN */
+	/* ACT_RUN: phase_may_run() passed on the view decided on, so a step
+	 * started with it need not judge again (struct verdict) */
+	bool judged;
 	bool waits_on_hsm;  /* polling helps: planned or reenciphered */
 	const char *event;  /* a notify event worth sending, or NULL */
 	char why[256];	    /* for the log */

@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: MIT
+/*
+ * engine.c - what every step shares (engine.h): opening the
+ * configuration, profiles and store, transitions, the helper environment,
+ * and running one phase of the profiles through their helpers.
+ */
 #include <unistd.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -196,17 +201,6 @@ int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e)
 
 /* ---- phases ---- */
 
-bool op_phase_done(const struct op *op, enum phase ph)
-{
-	for (size_t i = 0; i < op->nprofiles; i++) {
-		enum phase_status s = op->profiles[i].phase[ph];
-
-		if (s != PS_NONE && s != PS_DONE)
-			return false;
-	}
-	return true;
-}
-
 int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 		       const char *only_profile, struct errmsg *e)
 {
@@ -323,23 +317,24 @@ void engine_mark_first_running(struct op *op, enum phase ph)
 
 /* I9: the helper is gone; the phase is to be run again, and the audit
  * log says who stopped it. */
-static enum phase_result interrupted(struct engine *en, struct op *op, struct op_profile *opp,
-				     enum phase ph, struct errmsg *e)
+static int interrupted(struct engine *en, struct op *op, struct op_profile *opp, enum phase ph,
+		       struct errmsg *e)
 {
 	const char *state = op_state_name(op->state);
 	char why[160];
+	int rc;
 
 	snprintf(why, sizeof(why), "profile %s %s interrupted by SIG%s (uid %u)", opp->name,
 		 phase_name(ph), sigabbrev_np(runner_interrupted()) ?: "?", (unsigned)getuid());
-	if (set_status(en, op, opp, ph, PS_PENDING, e) < 0)
-		return PHASE_FAILED;
+	rc = set_status(en, op, opp, ph, PS_PENDING, e);
+	if (rc < 0)
+		return rc;
 	store_audit(&en->store, op->id, state, state, why);
 	log_warn("operation %s: %s", op->id, why);
-	errmsg_set(e, -EINTR, "%s; the operation stays %s", why, state);
-	return PHASE_INTERRUPTED;
+	return errmsg_set(e, -EINTR, "%s; the operation stays %s", why, state);
 }
 
-enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
+int engine_run_phase(struct engine *en, struct op *op, enum phase ph,
 				   const char *only_profile, struct errmsg *e)
 {
 	for (size_t i = 0; i < op->nprofiles; i++) {
@@ -358,8 +353,9 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 				 opp->name, phase_name(ph));
 			goto failed;
 		}
-		if (set_status(en, op, opp, ph, PS_RUNNING, e) < 0)
-			return PHASE_FAILED;
+		rc = set_status(en, op, opp, ph, PS_RUNNING, e);
+		if (rc < 0)
+			return rc;
 		rc = run_one(en, op, p, ph, &o, e);
 		if (rc < 0) {
 			snprintf(reason, sizeof(reason), "profile %s %s failed: %.100s", p->name,
@@ -367,17 +363,18 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 			goto failed;
 		}
 		if (o.exit_code == 0) {
-			if (set_status(en, op, opp, ph, PS_DONE, e) < 0)
-				return PHASE_FAILED;
+			rc = set_status(en, op, opp, ph, PS_DONE, e);
+			if (rc < 0)
+				return rc;
 			continue;
 		}
 		if (o.interrupted)
 			return interrupted(en, op, opp, ph, e);
 		if (o.exit_code == EXIT_TRY_LATER && !o.timed_out) {
 			set_status(en, op, opp, ph, PS_PENDING, e);
-			errmsg_set(e, -EAGAIN, "profile %s %s: not possible yet (exit 75)%s%.100s",
-				   p->name, phase_name(ph), o.last_stderr[0] ? ": " : "", o.last_stderr);
-			return PHASE_RETRY;
+			return errmsg_set(e, -EAGAIN, "profile %s %s: not possible yet (exit 75)%s%.100s",
+					  p->name, phase_name(ph), o.last_stderr[0] ? ": " : "",
+					  o.last_stderr);
 		}
 		if (o.timed_out)
 			snprintf(reason, sizeof(reason), "profile %s %s failed: timed out after %d s",
@@ -391,10 +388,9 @@ enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase 
 failed:
 		opp->phase[ph] = PS_FAILED;
 		engine_transition(en, op, OP_ERROR, reason, NULL);
-		errmsg_set(e, -EIO, "%s", op->reason);
-		return PHASE_FAILED;
+		return errmsg_set(e, -EIO, "%s", op->reason);
 	}
-	return PHASE_ALL_DONE;
+	return 0;
 }
 
 static void notify_line(void *ctx, int fd, const char *line)

@@ -18,9 +18,8 @@ struct engine {
 	struct store store;
 	bool tty; /* a person at a terminal may be asked for PINs */
 	bool echo; /* a person's command: helpers' lines also go to stdout */
-	/* In the agent's workers: the registers the agent read just before it
-	 * started this worker. The step's checks use them instead of asking
-	 * the HSM again. */
+	/* Only for op_step(): the registers the agent read just before it
+	 * started this worker (step_run() takes them in a struct verdict). */
 	const struct view *seen;
 	/* In the agent's loop: a notification is handed to @notify (which
 	 * runs the helper in a worker) instead of waiting for the helper. */
@@ -40,15 +39,6 @@ void engine_close(struct engine *en);
 int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
 		      struct errmsg *e);
 
-enum phase_result {
-	PHASE_ALL_DONE,
-	PHASE_RETRY,  /* a helper exited 75: try again later */
-	PHASE_FAILED, /* the op is now in error */
-	PHASE_INTERRUPTED, /* a signal came (I9): the helper is gone, its phase pending */
-};
-
-/* Whether every profile of @op has @ph done (or has no such phase). */
-bool op_phase_done(const struct op *op, enum phase ph);
 /* Refuse before anything changes: each profile exists, its helper for
  * @ph passes the ownership checks. */
 int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
@@ -58,14 +48,18 @@ int engine_check_phase(struct engine *en, const struct op *op, enum phase ph,
 void engine_mark_first_running(struct op *op, enum phase ph);
 /*
  * Run @ph of every profile of @op that has it pending (or only
- * @only_profile), recording each profile's status. A failure moves the
- * op to error with the reason of DESIGN §5, also in @e.
+ * @only_profile), recording each profile's status. 0 when all are done;
+ * -EAGAIN when a helper exited 75 (its phase pending: try again later);
+ * -EINTR when a signal came (I9: the helper is gone, its phase pending);
+ * else a failure, which moves the op to error with the reason of DESIGN
+ * §5, also in @e.
  */
-enum phase_result engine_run_phase(struct engine *en, struct op *op, enum phase ph,
-				   const char *only_profile, struct errmsg *e);
+int engine_run_phase(struct engine *en, struct op *op, enum phase ph, const char *only_profile,
+		     struct errmsg *e);
 /*
- * One step of operation @id under its lock, with every check a person's
- * command makes: what the agent's workers run. Returns an exit status.
+ * The agent's worker until it calls step_run() (step.h) with what it
+ * judged: step_run() with the registers of @en->seen, its refusal said as
+ * "@who: ..."; returns the worker's exit status, 0 or 1.
  */
 int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
 /* Move to error with @reason, notifying @event instead of "error". */

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * stepcmd.c - the commands that step an operation by hand: reencipher,
+ * finalize, cancel and helper. Each reads its arguments, takes the step
+ * (step.h: the same checks and the same code as the agent's worker) and
+ * says in words how it went; the exit status is made here and nowhere
+ * below.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cmd/stepcmd.h"
+#include "core/macro.h"
+#include "io/log.h"
+#include "io/runner.h"
+
+static const char reencipher_usage[] =
+	"Usage: mkagent reencipher -a APQNS PATTERNS\n"
+	"       mkagent reencipher -i ID\n"
+	"Re-encipher every consumer's secure keys under the new master keys now.\n\n"
+	"  -a, --apqns APQNS         plan a change and re-encipher at once\n" PATTERN_HELP
+	"  -i, --id ID               re-encipher a planned operation\n";
+
+static const char finalize_usage[] = "Usage: mkagent finalize -i ID\n"
+				     "Finalize a change once every new master key is active.\n";
+static const char cancel_usage[] =
+	"Usage: mkagent cancel -i ID [--force]\n"
+	"Cancel a change before any new master key is active.\n\n"
+	"  -i, --id ID               the operation\n"
+	"      --force               close an operation in error without running any\n"
+	"                            helper: it goes to history as canceled\n";
+static const char helper_usage[] = "Usage: mkagent helper PROFILE PHASE -i ID\n"
+				   "Run one phase (reencipher, finalize, cancel, recover) of one\n"
+				   "profile of an operation by hand.\n";
+
+/* ---- what every command that changes something does first ---- */
+
+int refuse(const char *cmd, const struct errmsg *e)
+{
+	say_error("%s: %s", cmd, e->text);
+	return EXIT_REFUSED;
+}
+
+int need_write(const struct engine *en, struct errmsg *e)
+{
+	const struct store *st = &en->store;
+
+	/* a missing state directory: making it says why it cannot */
+	if (geteuid() == 0 || st->fd < 0)
+		return 0;
+	/* work/ exists but could not be opened: it is root's */
+	if (faccessat(st->fd, ".", W_OK, AT_EACCESS) == 0 &&
+	    (st->ops_fd < 0 || faccessat(st->ops_fd, ".", W_OK, AT_EACCESS) == 0) &&
+	    (st->work_fd >= 0 || faccessat(st->fd, "work", F_OK, 0) < 0))
+		return 0;
+	return errmsg_set(e, -EACCES, "needs root: %s is not writable by uid %u", st->dir,
+			  (unsigned)geteuid());
+}
+
+int catch_interrupts(struct errmsg *e)
+{
+	int rc = runner_catch_interrupts();
+
+	return rc < 0 ? errmsg_set(e, rc, "cannot catch signals: %s", strerror(-rc)) : 0;
+}
+
+void say_wait(const struct step *s, enum phase ph)
+{
+	static const char *const doing[PHASE_COUNT] = {
+		[PHASE_REENCIPHER] = "Re-enciphering",
+		[PHASE_FINALIZE] = "Finalizing",
+		[PHASE_CANCEL] = "Canceling",
+	};
+
+	(void)s;
+	if (!doing[ph])
+		return;
+	printf("%s, please wait...\n", doing[ph]);
+	fflush(stdout);
+}
+
+/* Open the engine, check that this user may change things, and hold
+ * operation @id in @s. */
+static int hold(const struct cli *cli, const char *id, struct engine *en, struct step *s,
+		struct errmsg *e)
+{
+	int rc = engine_open(en, &cli->paths, false, e);
+
+	if (rc == 0)
+		rc = need_write(en, e);
+	if (rc == 0)
+		rc = catch_interrupts(e);
+	if (rc == 0)
+		rc = step_hold(s, en, id, e);
+	return rc;
+}
+
+/* ---- the steps, in words ---- */
+
+int reencipher_checked(const char *cmd, struct step *s)
+{
+	const struct op *op = &s->op;
+	struct errmsg e;
+
+	if (step_phase(s, PHASE_REENCIPHER, &e) < 0)
+		return refuse(cmd, &e);
+	printf("Completed. Every consumer is re-enciphered; the new master keys can now be activated.\n");
+	printf(op->auto_finalize ?
+		       "The agent finalizes operation '%s' once they are active (or run 'mkagent finalize -i %s').\n" :
+		       "Run 'mkagent finalize -i %s' when the new master keys have been activated.\n",
+	       op->id, op->id);
+	return EXIT_OK;
+}
+
+static int reencipher(const char *cmd, struct step *s)
+{
+	struct errmsg e;
+
+	if (step_check(s, PHASE_REENCIPHER, NULL, &e) < 0)
+		return refuse(cmd, &e);
+	return reencipher_checked(cmd, s);
+}
+
+static int finalize(const char *cmd, struct step *s)
+{
+	struct errmsg e;
+
+	if (step_check(s, PHASE_FINALIZE, NULL, &e) < 0 || step_phase(s, PHASE_FINALIZE, &e) < 0)
+		return refuse(cmd, &e);
+	printf("Master key change operation '%s' successfully finalized.\n", s->op.id);
+	return EXIT_OK;
+}
+
+static int cancel(const char *cmd, struct step *s)
+{
+	struct errmsg e;
+
+	if (step_check(s, PHASE_CANCEL, NULL, &e) < 0 || step_phase(s, PHASE_CANCEL, &e) < 0)
+		return refuse(cmd, &e);
+	printf("Master key change operation '%s' successfully canceled.\n", s->op.id);
+	return EXIT_OK;
+}
+
+static int force_cancel(const char *cmd, struct step *s)
+{
+	struct errmsg e;
+
+	if (step_force_cancel(s, &e) < 0)
+		return refuse(cmd, &e);
+	printf("Master key change operation '%s' canceled by force; no helper ran. Its reason was: %s\n",
+	       s->op.id, s->op.reason);
+	return EXIT_OK;
+}
+
+typedef int step_cmd(const char *cmd, struct step *s);
+
+/* finalize, cancel and reencipher -i: load, lock, step. */
+static int step_by_id(const char *cmd, const struct cli *cli, const char *id, step_cmd *fn)
+{
+	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
+	struct step s = { .lock = -1, .started = say_wait };
+	struct errmsg e;
+	int rc;
+
+	if (hold(cli, id, &en, &s, &e) < 0)
+		return refuse(cmd, &e);
+	rc = fn(cmd, &s);
+	step_release(&s);
+	return rc;
+}
+
+/* finalize and cancel: -i ID, and --force where there is a @forced step */
+static int id_only(const char *cmd, const char *usage, const struct cli *cli, int argc, char **argv,
+		   step_cmd *fn, step_cmd *forced)
+{
+	_cleanup_(op_args_free) struct op_args a;
+	int rc = op_args_parse(cmd, usage, ARG_ID | (forced ? ARG_FORCE : 0), argc, argv, &a);
+
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest) {
+		say_error("%s: unexpected argument '%s'", cmd, a.rest[0]);
+		return EXIT_USAGE;
+	}
+	if (!(a.given & ARG_ID)) {
+		say_error("%s: -i/--id is required", cmd);
+		return EXIT_USAGE;
+	}
+	return step_by_id(cmd, cli, a.id, a.force ? forced : fn);
+}
+
+int cmd_reencipher(const struct cli *cli, int argc, char **argv)
+{
+	_cleanup_(op_args_free) struct op_args a;
+	int rc = op_args_parse("reencipher", reencipher_usage, ARG_APQNS | ARG_PATTERNS | ARG_ID,
+			       argc, argv, &a);
+
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest) {
+		say_error("reencipher: unexpected argument '%s'", a.rest[0]);
+		return EXIT_USAGE;
+	}
+	if (a.given & ARG_ID) {
+		if (a.given & (ARG_APQNS | ARG_PATTERNS)) {
+			say_error("reencipher: -i/--id does not go with -a/--apqns or patterns");
+			return EXIT_USAGE;
+		}
+		return step_by_id("reencipher", cli, a.id, reencipher);
+	}
+	return create_op("reencipher", cli, &a, true);
+}
+
+int cmd_finalize(const struct cli *cli, int argc, char **argv)
+{
+	return id_only("finalize", finalize_usage, cli, argc, argv, finalize, NULL);
+}
+
+int cmd_cancel(const struct cli *cli, int argc, char **argv)
+{
+	return id_only("cancel", cancel_usage, cli, argc, argv, cancel, force_cancel);
+}
+
+/* ---- helper: one phase of one profile ---- */
+
+int cmd_helper(const struct cli *cli, int argc, char **argv)
+{
+	_cleanup_(op_args_free) struct op_args a;
+	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
+	struct step s = STEP_INIT;
+	const char *profile, *cmd = "helper";
+	struct errmsg e;
+	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, argc, argv, &a);
+
+	if (rc != OP_ARGS_GO_ON)
+		return rc;
+	if (a.nrest != 2 || !(a.given & ARG_ID)) {
+		say_error("helper: give PROFILE, PHASE and -i ID (see mkagent helper --help)");
+		return EXIT_USAGE;
+	}
+	profile = a.rest[0];
+	ph = phase_from_name(a.rest[1]);
+	if (!profile_name_valid(profile) || ph < 0) {
+		if (ph < 0)
+			say_error("helper: '%s' is not a phase (reencipher, finalize, cancel, recover)",
+				  a.rest[1]);
+		else
+			say_error("helper: '%s' is not a profile name", profile);
+		return EXIT_USAGE;
+	}
+	if (hold(cli, a.id, &en, &s, &e) < 0)
+		return refuse(cmd, &e);
+	rc = step_one_profile(&s, ph, profile, &e);
+	if (rc == 0)
+		printf("Profile %s: %s done for operation '%s'.\n", profile, phase_name(ph), s.op.id);
+	step_release(&s);
+	return rc < 0 ? refuse(cmd, &e) : EXIT_OK;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stepcmd.h - what the commands that change operations share (plan.c,
+ * stepcmd.c): the checks every one makes before anything, the refusal in
+ * one line, and the words of re-enciphering, which `plan`'s sibling
+ * `reencipher -a` ends with too.
+ */
+#pragma once
+
+#include "cmd/cli.h"
+#include "cmd/opargs.h"
+#include "step/step.h"
+
+#define PATTERN_HELP                                                                 \
+	"  -A, --cca-aes-mkvp MKVP   new CCA AES master key pattern (8 bytes)\n"       \
+	"  -p, --cca-apka-mkvp MKVP  new CCA APKA master key pattern (8 bytes)\n"      \
+	"  -S, --cca-asym-mkvp MKVP  new CCA ASYM master key pattern (8 bytes)\n"      \
+	"  -s, --cca-sym-mkvp MKVP   new CCA SYM master key pattern (8 bytes)\n"       \
+	"  -e, --ep11-wkvp WKVP      new EP11 wrapping key pattern (16 bytes)\n"
+
+/* "@cmd: <the line of @e>" on stderr; returns EXIT_REFUSED. */
+int refuse(const char *cmd, const struct errmsg *e);
+/* -EACCES when this user cannot write the state directory (a group member
+ * with read access may list, not step). */
+int need_write(const struct engine *en, struct errmsg *e);
+/* I9: from here on a signal ends the helper, and this process keeps the
+ * operation's lock until the helper is gone. */
+int catch_interrupts(struct errmsg *e);
+/* What a person sees once a phase starts: "Re-enciphering, please wait...". */
+void say_wait(const struct step *s, enum phase ph);
+/* Re-encipher @s's operation, checked already, and say what comes next. */
+int reencipher_checked(const char *cmd, struct step *s);
+
+/* plan.c: plan the change of @a; with @now re-encipher it at once. */
+int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool now);
