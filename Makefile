@@ -82,7 +82,7 @@ helpers/%: helpers/%.c $(FLAGS_STAMP)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 agent/libmkagent.a: $(AGENT_OBJS)
-	$(AR) rcs $@ $(inputs)
+	rm -f $@ && $(AR) rcs $@ $(inputs)
 
 agent/mkagent: agent/cmd/main.o agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS)
@@ -107,7 +107,7 @@ selftest/%.o: selftest/%.c $(FLAGS_STAMP)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 selftest/libselftest.a: $(SIM_OBJS)
-	$(AR) rcs $@ $(inputs)
+	rm -f $@ && $(AR) rcs $@ $(inputs)
 
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)

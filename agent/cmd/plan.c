@@ -14,10 +14,7 @@
 
 static const char plan_usage[] =
 	"Usage: mkagent plan -a APQNS PATTERNS [--profiles P,...] [--no-auto-finalize]\n"
-	"Plan a master key change; the agent runs each step when the registers allow it.\n\n"
-	"  -a, --apqns APQNS         the APQNs of the change (card.domain, comma separated)\n" PATTERN_HELP
-	"      --profiles P,...      only these consumer profiles\n"
-	"      --no-auto-finalize    wait for 'mkagent finalize' after activation\n";
+	"Plan a master key change; the agent runs each step when the registers allow it.\n";
 
 static void warn_uncovered(const struct op *op, const struct engine *en)
 {

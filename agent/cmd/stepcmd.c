@@ -18,18 +18,15 @@
 static const char reencipher_usage[] =
 	"Usage: mkagent reencipher -a APQNS PATTERNS\n"
 	"       mkagent reencipher -i ID\n"
-	"Re-encipher every consumer's secure keys under the new master keys now.\n\n"
-	"  -a, --apqns APQNS         plan a change and re-encipher at once\n" PATTERN_HELP
-	"  -i, --id ID               re-encipher a planned operation\n";
+	"Re-encipher every consumer's secure keys under the new master keys now:\n"
+	"with -a, plan a change and re-encipher it at once; with -i, a planned one.\n";
 
 static const char finalize_usage[] = "Usage: mkagent finalize -i ID\n"
 				     "Finalize a change once every new master key is active.\n";
 static const char cancel_usage[] =
 	"Usage: mkagent cancel -i ID [--force]\n"
-	"Cancel a change before any new master key is active.\n\n"
-	"  -i, --id ID               the operation\n"
-	"      --force               close an operation in error without running any\n"
-	"                            helper: it goes to history as canceled\n";
+	"Cancel a change before any new master key is active; with --force, close an\n"
+	"operation in error without running any helper (it goes to history as canceled).\n";
 static const char helper_usage[] = "Usage: mkagent helper PROFILE PHASE -i ID\n"
 				   "Run one phase (reencipher, finalize, cancel, recover) of one\n"
 				   "profile of an operation by hand.\n";

@@ -11,13 +11,6 @@
 #include "cmd/opargs.h"
 #include "step/step.h"
 
-#define PATTERN_HELP                                                                 \
-	"  -A, --cca-aes-mkvp MKVP   new CCA AES master key pattern (8 bytes)\n"       \
-	"  -p, --cca-apka-mkvp MKVP  new CCA APKA master key pattern (8 bytes)\n"      \
-	"  -S, --cca-asym-mkvp MKVP  new CCA ASYM master key pattern (8 bytes)\n"      \
-	"  -s, --cca-sym-mkvp MKVP   new CCA SYM master key pattern (8 bytes)\n"       \
-	"  -e, --ep11-wkvp WKVP      new EP11 wrapping key pattern (16 bytes)\n"
-
 /* "@cmd: <the line of @e>" on stderr; returns EXIT_REFUSED. */
 int refuse(const char *cmd, const struct errmsg *e);
 /* -EACCES when this user cannot write the state directory (a group member

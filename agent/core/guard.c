@@ -63,10 +63,9 @@ static int reg_of(const struct apqn_view *a, enum mk_type t, enum mk_reg r,
 
 	apqn_format(a->apqn, n);
 	if (!a->regs.has[t]) {
-		if (t == MK_CCA_SYM && a->mode == AP_MODE_CCA)
-			return errmsg_set(e, -EAGAIN,
-					  "APQN %s: cca-sym registers are not in sysfs; configure [registers] query-helper",
-					  n);
+		if (mk_type_info(t)->queried && mk_type_mode(t) == a->mode)
+			return errmsg_set(e, -EAGAIN, "APQN %s: %s registers are not in sysfs; configure "
+					  "[registers] query-helper", n, mk_type_name(t));
 		return errmsg_set(e, -EINVAL, "APQN %s has no %s registers", n, mk_type_name(t));
 	}
 	if (a->regs.reg[t][r].state == REG_UNKNOWN)

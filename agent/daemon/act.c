@@ -50,7 +50,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 	close(lock);
 	send_held_back(ag, &op, true);
 	if (recover)
-		spawn(ag, t, PHASE_RECOVER, NULL);
+		spawn(ag, t, &(struct verdict){ .phase = PHASE_RECOVER });
 	op_free(&op);
 }
 
@@ -77,7 +77,8 @@ void act(struct agent *ag, struct tracked *t, const struct op *op, const struct 
 		if (t->rt.retry_at && now_ms() < t->rt.retry_at)
 			return;
 		notify_once(ag, t, op, &d);
-		spawn(ag, t, d.phase, fresh ? v : NULL);
+		spawn(ag, t, &(struct verdict){ .phase = d.phase, .judged = fresh && d.judged ? op : NULL,
+					       .view = fresh ? v : NULL });
 		return;
 	case ACT_ACTIVATED_EARLY:
 		activated_early(ag, t, &d);

@@ -23,7 +23,9 @@
 #include "core/readplan.h"
 #include "daemon/daemon.h"
 #include "io/kuevent.h"
+#include "core/mayrun.h"
 #include "step/engine.h"
+#include "step/step.h"
 
 /* Notify workers running at once; a notification beyond them is dropped
  * with a warning (each ends within the notify timeout). */
@@ -89,7 +91,7 @@ void retry_later(struct agent *ag, struct tracked *t);
 
 /* workers.c */
 pid_t fork_worker(struct agent *ag);
-void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v);
+void spawn(struct agent *ag, struct tracked *t, const struct verdict *vd);
 void reap(struct agent *ag);
 /* engine_notify() from the loop: the helper runs in a notify worker. */
 void notify_aside(void *ctx, const struct op *op, const char *event, const char *message);

@@ -84,27 +84,26 @@ void send_held_back(struct agent *ag, const struct op *op, bool aside)
 	held_back.n = 0;
 }
 
-static int step(struct agent *ag, const char *id, enum phase ph)
+/* A worker's step, with what the agent saw and judged in @vd; the
+ * worker's exit status (1: refused or failed, as a person's command). */
+static int step(struct agent *ag, const char *id, const struct verdict *vd)
 {
 	struct errmsg e;
 	struct op op;
 	int rc;
 
 	ag->en.notify = hold_back;
-	rc = op_step("agent", &ag->en, id, ph);
+	rc = step_run(&ag->en, id, vd->phase, vd, &op, &e);
 	ag->en.notify = NULL;
-	if (!held_back.n)
-		return rc;
-	if (store_load(&ag->en.store, id, &op, NULL, &e) < 0) {
-		log_warn("operation %s: not notifying: %s", id, e.text);
-		return rc;
-	}
-	send_held_back(ag, &op, false);
+	if (rc < 0)
+		say_error("agent: %s", e.text);
+	if (held_back.n && op.id[0])
+		send_held_back(ag, &op, false);
 	op_free(&op);
-	return rc;
+	return rc < 0 ? 1 : 0;
 }
 
-void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view *v)
+void spawn(struct agent *ag, struct tracked *t, const struct verdict *vd)
 {
 	pid_t pid;
 
@@ -121,10 +120,9 @@ void spawn(struct agent *ag, struct tracked *t, enum phase ph, const struct view
 		if (null >= 0)
 			dup2(null, STDOUT_FILENO);
 		ag->en.tty = false;
-		ag->en.seen = v;
-		_exit(step(ag, t->id, ph));
+		_exit(step(ag, t->id, vd));
 	}
-	log_info("operation %s: %s started (worker %d)", t->id, phase_name(ph), (int)pid);
+	log_info("operation %s: %s started (worker %d)", t->id, phase_name(vd->phase), (int)pid);
 	t->worker = pid;
 	t->rt.spawned_in = t->rt.state;
 }

@@ -64,7 +64,7 @@ static int query_type(const char *helper, enum mk_type t, struct apqn_view *a, s
 	return 0;
 }
 
-int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_helper,
+int view_read(struct view *out, const struct apqn_list *apqns, const char *query_helper,
 	      struct errmsg *e)
 {
 	_cleanup_(ap_bus_free) struct ap_bus bus = { 0 };
@@ -92,9 +92,9 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *sym_h
 			log_warn("%s", re.text);
 		}
 		a->queue = q->queue;
-		for (int t = 0; a->regs_read && sym_helper && *sym_helper && t < MK_TYPE_COUNT; t++) {
+		for (int t = 0; a->regs_read && query_helper && *query_helper && t < MK_TYPE_COUNT; t++) {
 			if (!mk_type_info(t)->queried || mk_type_mode(t) != q->mode ||
-			    query_type(sym_helper, t, a, &re) == 0)
+			    query_type(query_helper, t, a, &re) == 0)
 				continue;
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);
 			log_warn("%s", re.text);

@@ -60,9 +60,14 @@ int create_check_profile_names(const struct engine *en, const char *names, struc
 int create_check_types(const struct engine *en, const struct op *op, const char *config,
 		       struct errmsg *e)
 {
-	if (op->has_new[MK_CCA_SYM] && !*en->cfg.query_helper)
-		return errmsg_set(e, -EOPNOTSUPP, "-s/--cca-sym-mkvp needs [registers] query-helper in %s: "
-				  "sysfs does not show the CCA SYM registers", config);
+	for (int t = 0; t < MK_TYPE_COUNT; t++) {
+		const struct mk_type_info *ti = mk_type_info(t);
+
+		if (op->has_new[t] && ti->queried && !*en->cfg.query_helper)
+			return errmsg_set(e, -EOPNOTSUPP, "-%c/--%s needs [registers] query-helper in "
+					  "%s: sysfs does not show the %s registers", ti->opt,
+					  ti->opt_name, config, ti->what);
+	}
 	return 0;
 }
 
@@ -102,11 +107,12 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 					  a->mode == AP_MODE_EP11 ? "an EP11" :
 					  a->mode == AP_MODE_CCA  ? "a CCA" :
 					  a->mode == AP_MODE_ACCEL ? "an accelerator" : "an unknown",
-					  mk_type_name(t), t == MK_EP11 ? "EP11 (CEXnP)" : "CCA (CEXnC)");
+					  mk_type_name(t),
+					  mk_type_mode(t) == AP_MODE_EP11 ? "EP11 (CEXnP)" : "CCA (CEXnC)");
 	}
-	if (a->online != 1 || a->config == 0 || a->chkstop == 1)
+	if (queue_usability(&a->queue) != QUEUE_USABLE)
 		say_warn("APQN %s is %s: the agent waits for it", n,
-			 a->config == 0 ? "deconfigured" : a->chkstop == 1 ? "check-stopped" : "offline");
+			 queue_usability_name(queue_usability(&a->queue)));
 	for (int t = 0; t < MK_TYPE_COUNT && (a->regs_read || a->read_error[0]); t++) {
 		int rc = op->has_new[t] ? check_registers(a, op, t, e) : 0;
 

@@ -18,9 +18,6 @@ struct engine {
 	struct store store;
 	bool tty; /* a person at a terminal may be asked for PINs */
 	bool echo; /* a person's command: helpers' lines also go to stdout */
-	/* Only for op_step(): the registers the agent read just before it
-	 * started this worker (step_run() takes them in a struct verdict). */
-	const struct view *seen;
 	/* In the agent's loop: a notification is handed to @notify (which
 	 * runs the helper in a worker) instead of waiting for the helper. */
 	void (*notify)(void *ctx, const struct op *op, const char *event, const char *message);
@@ -56,12 +53,6 @@ void engine_mark_first_running(struct op *op, enum phase ph);
  */
 int engine_run_phase(struct engine *en, struct op *op, enum phase ph, const char *only_profile,
 		     struct errmsg *e);
-/*
- * The agent's worker until it calls step_run() (step.h) with what it
- * judged: step_run() with the registers of @en->seen, its refusal said as
- * "@who: ..."; returns the worker's exit status, 0 or 1.
- */
-int op_step(const char *who, struct engine *en, const char *id, enum phase ph);
 /* Move to error with @reason, notifying @event instead of "error". */
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e);

@@ -104,11 +104,11 @@ void step_release(struct step *s)
 int step_read_view(struct engine *en, const struct op *op, const struct verdict *vd,
 		   struct view *v, struct errmsg *e)
 {
-	const char *sym = op->has_new[MK_CCA_SYM] ? en->cfg.query_helper : NULL;
+	const char *query = op_needs_query(op) ? en->cfg.query_helper : NULL;
 
 	if (vd && vd->view && view_merge(vd->view, &(struct view){ 0 }, &op->apqns, v) == 0)
 		return 0;
-	return view_read(v, &op->apqns, sym, e);
+	return view_read(v, &op->apqns, query, e);
 }
 
 int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct errmsg *e)
@@ -263,15 +263,4 @@ int step_run(struct engine *en, const char *id, enum phase ph, const struct verd
 	else
 		op_free(&s.op);
 	return rc;
-}
-
-int op_step(const char *who, struct engine *en, const char *id, enum phase ph)
-{
-	struct verdict vd = { .phase = ph, .view = en->seen };
-	struct errmsg e;
-	int rc = step_run(en, id, ph, &vd, NULL, &e);
-
-	if (rc < 0)
-		say_error("%s: %s", who, e.text);
-	return rc < 0;
 }
