@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "tap.h"
@@ -322,6 +323,48 @@ static void killed_mid_phase(void)
 	free(id);
 }
 
+/* A person's cancel beside the agent: the agent sees the operation in
+ * canceling, but the person's step holds its lock: that cancel is not an
+ * interrupted one, and the agent starts no worker that would find it busy. */
+static void person_cancels_beside(void)
+{
+	char hex[MKVP_STR_MAX], *id;
+	struct apsim_key k;
+	pid_t person;
+	int status = -1;
+	char *log;
+
+	script_profile("slowcancel", "cca-apka", "[ \"$1\" = cancel ] && sleep 3\nexit 0\n", NULL);
+	if (truncate(daemon_log, 0) < 0)
+		bail_out("%s: %s", daemon_log, strerror(errno));
+	start_agent(conf_fast);
+	apsim_random_key(MK_CCA_APKA, &k);
+	hex_of(MK_CCA_APKA, &k, hex);
+	id = plan_op("0b.0033", "-p", hex, "slowcancel");
+	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
+	ok(wait_state(id, "reenciphered", 8000, NULL), "person's cancel: the agent re-enciphered");
+	person = fork();
+	if (person == 0) {
+		struct run_result r;
+
+		mk(&r, "cancel", "-i", id, NULL);
+		_exit(r.status);
+	}
+	ok(wait_state(id, "canceling", 5000, NULL), "  the person's cancel runs");
+	ok(wait_log("another process runs its cancel phase now", 3000),
+	   "  the agent says another process runs the cancel phase");
+	waitpid(person, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "  the person's cancel succeeds");
+	sleep_ms(500);
+	log = read_text(daemon_log);
+	ok(log && !strstr(log, "an interrupted cancel is run again") && !strstr(log, "is busy"),
+	   "  the agent took it for no interrupted cancel and started no worker for it");
+	free(log);
+	stop_agent(SIGTERM);
+	apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
+	free(id);
+}
+
 /* The it_value of the daemon's timerfd, from /proc. */
 static bool timer_disarmed(pid_t pid)
 {
@@ -611,6 +654,7 @@ int main(int argc, char **argv)
 	missing_midway();
 	failing_helpers();
 	killed_mid_phase();
+	person_cancels_beside();
 	idle();
 	backoff_still_watches();
 	second_agent();

@@ -9,8 +9,10 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -135,6 +137,60 @@ static void cca_cycle(void)
 	snprintf(out, sizeof(out), "%s finalizing finalized\n", id);
 	ok(audit && strstr(audit, out), "audit.log: finalizing -> finalized");
 	free(audit);
+	free(id);
+}
+
+/* reencipher -a checks I1 again once it holds the operation: registers
+ * judged before it waited for the creation lock may be old by then. */
+static void reencipher_a_rechecks(void)
+{
+	struct apsim_key wk;
+	char E[MKVP_STR_MAX], ops[4200], out[1024], *id;
+	struct run_result r;
+	int fd, pipefd[2];
+	pid_t pid;
+
+	apsim_random_key(MK_EP11, &wk);
+	hex_of(MK_EP11, &wk, E);
+	load_all(EP11, 2, MK_EP11, &wk);
+	snprintf(ops, sizeof(ops), "%s/ops", state);
+	fd = open(ops, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || pipe(pipefd) < 0)
+		bail_out("cannot take the creation lock of %s", ops);
+	pid = fork();
+	if (pid == 0) {
+		close(fd);
+		mk(&r, "reencipher", "-a", "0a.0033,0c.0033", "-e", E, NULL);
+		if (write(pipefd[1], r.out, strlen(r.out)) < 0 ||
+		    write(pipefd[1], r.err, strlen(r.err)) < 0)
+			_exit(99);
+		_exit(r.status);
+	}
+	close(pipefd[1]);
+	sleep_ms(1000); /* it has read the registers and waits for the lock */
+	apsim_clear_new(sim, EP11[1], MK_EP11);
+	close(fd);
+	{
+		int status = -1;
+		ssize_t n = read(pipefd[0], out, sizeof(out) - 1);
+
+		out[n > 0 ? n : 0] = '\0';
+		close(pipefd[0]);
+		waitpid(pid, &status, 0);
+		is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1,
+		       "reencipher -a: a NEW register cleared while it waited for the creation lock: refused");
+		ok(strstr(out, "APQN 0C.0033: ep11 NEW is empty") != NULL, "  naming the APQN (%s)", out);
+	}
+	id = created_id(out) ? strdup(created_id(out)) : NULL;
+	if (!id)
+		bail_out("no operation ID in: %s", out);
+	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "  the EP11 keys still work");
+	is_string(out, "100 of 100 keys verified under the current master key, 0 staged",
+		  "  and none was re-enciphered");
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "  the planned operation it left is canceled");
+	run_result_free(&r);
+	apsim_clear_new(sim, EP11[0], MK_EP11);
 	free(id);
 }
 
@@ -520,6 +576,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	fixture_setup(argv);
 	cca_cycle();
+	reencipher_a_rechecks();
 	ep11_cancel();
 	refusals();
 	helper_contract();

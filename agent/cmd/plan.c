@@ -93,10 +93,11 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 	warn_uncovered(&op, &en);
 	printf("Master key change operation '%s' created.\n", op.id);
 	if (now) {
-		/* checked above, on the registers just read: run it */
+		/* I1 again, under the operation's lock: the registers read
+		 * above may be old by the time the creation lock was had */
 		step_adopt(&s, &en, &op, lock);
 		lock = -1;
-		rc = reencipher_checked(cmd, &s);
+		rc = reencipher(cmd, &s);
 		step_release(&s);
 		return rc;
 	}

@@ -95,7 +95,7 @@ static int hold(const struct cli *cli, const char *id, struct engine *en, struct
 
 /* ---- the steps, in words ---- */
 
-int reencipher_checked(const char *cmd, struct step *s)
+static int reencipher_checked(const char *cmd, struct step *s)
 {
 	const struct op *op = &s->op;
 	struct errmsg e;
@@ -110,7 +110,7 @@ int reencipher_checked(const char *cmd, struct step *s)
 	return EXIT_OK;
 }
 
-static int reencipher(const char *cmd, struct step *s)
+int reencipher(const char *cmd, struct step *s)
 {
 	struct errmsg e;
 

@@ -21,8 +21,9 @@ int need_write(const struct engine *en, struct errmsg *e);
 int catch_interrupts(struct errmsg *e);
 /* What a person sees once a phase starts: "Re-enciphering, please wait...". */
 void say_wait(const struct step *s, enum phase ph);
-/* Re-encipher @s's operation, checked already, and say what comes next. */
-int reencipher_checked(const char *cmd, struct step *s);
+/* Check @s's operation on registers read now (I1), and re-encipher it,
+ * saying what comes next. */
+int reencipher(const char *cmd, struct step *s);
 
 /* plan.c: plan the change of @a; with @now re-encipher it at once. */
 int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool now);

@@ -4,6 +4,7 @@
  * operation: start the step's worker, move an early activation to error
  * and recover, notify once per event, or wait.
  */
+#include <errno.h>
 #include <unistd.h>
 
 #include "core/macro.h"
@@ -60,9 +61,28 @@ void retry_later(struct agent *ag, struct tracked *t)
 	log_info("operation %s: trying again in %d s", t->id, t->rt.backoff_s);
 }
 
+/* Whether another process (a person's step) holds @id's lock now. Its
+ * phase is not interrupted, and a worker would only find it busy. */
+static bool held_elsewhere(struct agent *ag, const char *id)
+{
+	int fd = store_lock_op(&ag->en.store, id);
+
+	if (fd >= 0)
+		close(fd);
+	return fd == -EBUSY;
+}
+
 void act(struct agent *ag, struct tracked *t, const struct op *op, const struct view *v, bool fresh)
 {
 	struct decision d = decide(op, v);
+	bool held = d.action == ACT_RUN && held_elsewhere(ag, op->id);
+
+	if (held) {
+		d.action = ACT_WAIT;
+		d.event = NULL;
+		snprintf(d.why, sizeof(d.why), "another process runs its %s phase now",
+			 phase_name(d.phase));
+	}
 
 	t->last_action = d.action;
 	t->rt.waits = d.waits_on_hsm;
@@ -84,7 +104,10 @@ void act(struct agent *ag, struct tracked *t, const struct op *op, const struct 
 		activated_early(ag, t, &d);
 		return;
 	case ACT_WAIT:
-		notify_once(ag, t, op, &d);
+		if (held)
+			retry_later(ag, t); /* look again if it ends without a word */
+		else
+			notify_once(ag, t, op, &d);
 		return;
 	case ACT_NONE:
 		return;

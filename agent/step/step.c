@@ -14,6 +14,9 @@
 #include "io/runner.h"
 #include "step/step.h"
 
+#define LOCK_TRIES 20
+#define LOCK_WAIT_US 10000
+
 /*
  * Whether @id can be locked and read at once: ops/<ID>.ini is there, and
  * so is work/<ID>/, which the lock would make otherwise (plan makes it).
@@ -57,7 +60,10 @@ int step_hold(struct step *s, struct engine *en, const char *id, struct errmsg *
 		if (rc < 0)
 			return rc;
 	}
-	rc = store_lock_op(&en->store, id);
+	/* The agent's loop takes a lock for an instant to see whether a step
+	 * runs elsewhere (daemon/act.c): a lock held that briefly is waited for. */
+	for (int i = 0; (rc = store_lock_op(&en->store, id)) == -EBUSY && i < LOCK_TRIES; i++)
+		usleep(LOCK_WAIT_US);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s is busy: %s", id,
 				  rc == -EBUSY ? "a phase is running" : strerror(-rc));
