@@ -53,7 +53,7 @@ int apsim_set_config(struct apsim *sim, struct apqn a, bool on);
 /* A `change` uevent of the queue with nothing changed, as a flood brings. */
 int apsim_change_uevent(struct apsim *sim, struct apqn a);
 /* When the last uevent was sent: the monotonic clock in microseconds
- * (agent/clock.h), taken just before it left. */
+ * (agent/io/clock.h), taken just before it left. */
 long long apsim_last_uevent_us(const struct apsim *sim);
 int apsim_set_chkstop(struct apsim *sim, struct apqn a, bool on);
 int apsim_set_card_online(struct apsim *sim, unsigned int card, bool on);

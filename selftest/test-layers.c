@@ -4,7 +4,8 @@
  *
  *   core/    pure: values, mkvps, the operation and INI model, uevent
  *            parsing, the register view, guards, the decision. Includes
- *            core/ only, and no system header that does I/O.
+ *            core/ only, no system header that does I/O, and calls no
+ *            function that does (fopen, getenv, printf, ...).
  *   io/      the AP bus, the state store, the runner, PINs, logs: core, io.
  *   step/    the steps, used by both entry points: core, io, step.
  *   daemon/  the agent: core, io, step, daemon (never cmd/).
@@ -13,6 +14,7 @@
  * Every source file lives in one of those folders, and none is longer
  * than 500 lines. One failing line per file that breaks a rule.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +38,14 @@ static const struct layer layers[] = {
 	{ "step", "core io step" },
 	{ "daemon", "core io step daemon" },
 	{ "cmd", "core io step daemon cmd" },
+};
+
+/* Calls pure code never makes, though its headers (stdio.h, stdlib.h)
+ * declare them: files, processes, the environment, printing. */
+static const char *const io_calls[] = {
+	"fopen", "freopen", "fdopen", "popen", "open", "openat", "opendir", "stat", "fstat",
+	"lstat", "fstatat", "unlink", "rename", "socket", "fork", "system", "getenv", "printf",
+	"puts", "perror", "syslog",
 };
 
 /* System headers pure code may use: no files, sockets, processes, clocks. */
@@ -73,11 +83,38 @@ static bool pure_header(const char *h, size_t len)
 	return false;
 }
 
+/* An I/O call on @line of a core/ file ("name(" as a word), or NULL. */
+static const char *io_call(const char *line, char *why, size_t size)
+{
+	const char *p = line + strspn(line, " \t");
+
+	if (p[0] == '*' || (p[0] == '/' && (p[1] == '*' || p[1] == '/')))
+		return NULL; /* a comment */
+	for (size_t i = 0; i < ARRAY_SIZE(io_calls); i++) {
+		size_t n = strlen(io_calls[i]);
+
+		for (const char *q = strstr(line, io_calls[i]); q; q = strstr(q + 1, io_calls[i])) {
+			const char *after = q + n;
+
+			if (q > line && (isalnum((unsigned char)q[-1]) || q[-1] == '_'))
+				continue;
+			after += strspn(after, " ");
+			if (*after == '(') {
+				snprintf(why, size, "calls %s(), which does I/O", io_calls[i]);
+				return why;
+			}
+		}
+	}
+	return NULL;
+}
+
 /* The first rule @line (an #include) breaks in a file of @l, or NULL. */
 static const char *broken_rule(const struct layer *l, const char *line, char *why, size_t size)
 {
 	const char *p = line + strspn(line, " \t");
 
+	if (strcmp(l->name, "core") == 0 && io_call(line, why, size))
+		return why;
 	if (strncmp(p, "#include", 8) != 0)
 		return NULL;
 	p += 8;
@@ -182,6 +219,12 @@ int main(void)
 	   "the check sees core/ including io/");
 	ok(broken_rule(&layers[0], "#include <fcntl.h>\n", why, sizeof(why)) != NULL,
 	   "the check sees core/ including <fcntl.h>");
+	ok(broken_rule(&layers[0], "\tf = fopen(path, \"re\");\n", why, sizeof(why)) != NULL,
+	   "the check sees core/ calling fopen()");
+	ok(broken_rule(&layers[0], "\tx = my_open(a);\n", why, sizeof(why)) == NULL,
+	   "and not a function whose name ends in one");
+	ok(broken_rule(&layers[1], "\tf = fopen(path, \"re\");\n", why, sizeof(why)) == NULL,
+	   "and lets io/ call it");
 	ok(broken_rule(&layers[3], "#include \"cmd/cli.h\"\n", why, sizeof(why)) != NULL,
 	   "the check sees daemon/ including cmd/");
 	ok(broken_rule(&layers[4], "#include \"daemon/daemon.h\"\n", why, sizeof(why)) == NULL,

@@ -11,7 +11,7 @@
 
 #include "apsim.h"
 #include "core/macro.h"
-#include "daemon/intake.h"
+#include "io/udevent.h"
 #include "tap.h"
 
 static struct udev_monitor *mon;

@@ -63,7 +63,7 @@ static int reg_of(const struct apqn_view *a, enum mk_type t, enum mk_reg r,
 
 	apqn_format(a->apqn, n);
 	if (!a->regs.has[t]) {
-		if (mk_type_info(t)->queried && mk_type_mode(t) == a->mode)
+		if (mk_type_info(t)->queried && mode_has_type(a->mode, t))
 			return errmsg_set(e, -EAGAIN, "APQN %s: %s registers are not in sysfs; configure "
 					  "[registers] query-helper", n, mk_type_name(t));
 		return errmsg_set(e, -EINVAL, "APQN %s has no %s registers", n, mk_type_name(t));

@@ -14,7 +14,8 @@ struct read_next read_plan(struct read_track *t, enum op_state state, long long 
 	struct read_next r = { READ_NOTHING, false };
 
 	if (t->reaped && state == t->spawned_in && state != OP_ERROR) {
-		/* the step could not go on (exit 75, a check): back off */
+		/* its worker ended and the state did not move (a helper said 75,
+		 * a check refused): back off */
 		read_retry_later(t, now, poll_interval_s);
 		t->dirty = false;
 		r.backed_off = true;

@@ -55,10 +55,15 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 	op_free(&op);
 }
 
+void log_retry(const struct tracked *t)
+{
+	log_info("operation %s: trying again in %d s", t->id, t->rt.backoff_s);
+}
+
 void retry_later(struct agent *ag, struct tracked *t)
 {
 	read_retry_later(&t->rt, now_ms(), ag->en.cfg.poll_interval);
-	log_info("operation %s: trying again in %d s", t->id, t->rt.backoff_s);
+	log_retry(t);
 }
 
 /* Whether another process (a person's step) holds @id's lock now. Its

@@ -42,7 +42,7 @@ struct tracked {
 	char last_why[256];
 	enum action last_action;
 	int worker_status; /* of the last worker, -1: none ran */
-	/* its registers as the query worker reads them (a cca-sym op) */
+	/* its registers as the query worker reads them (an op with a queried type) */
 	pid_t query;	   /* the worker, until reaped */
 	int query_fd;	   /* its pipe, until the answer is in; -1: none */
 	char *query_buf;   /* the answer so far */
@@ -88,6 +88,8 @@ void reconcile(struct agent *ag);
 void act(struct agent *ag, struct tracked *t, const struct op *op, const struct view *v,
 	 bool fresh);
 void retry_later(struct agent *ag, struct tracked *t);
+/* "operation ID: trying again in N s", wherever the back-off was set. */
+void log_retry(const struct tracked *t);
 
 /* workers.c */
 pid_t fork_worker(struct agent *ag);

@@ -110,7 +110,7 @@ static void plan_reads(struct agent *ag, const struct op_list *ops, struct apqn_
 		next = read_plan(&t->rt, op->state, now, ag->en.cfg.poll_interval, t->last.n > 0,
 				 tracked_busy(t));
 		if (next.backed_off)
-			log_info("operation %s: trying again in %d s", t->id, t->rt.backoff_s);
+			log_retry(t);
 		if (next.what == READ_NOTHING)
 			continue;
 		if (asks_helper(ag, op))

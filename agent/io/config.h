@@ -10,7 +10,7 @@
 
 #include "core/errmsg.h"
 
-/* LIBEXECDIR/mkagent-pin-file: where make install puts it (agent/paths.h). */
+/* LIBEXECDIR/mkagent-pin-file: where make install puts it (agent/io/paths.h). */
 extern const char config_default_pin_helper[];
 
 enum event_source {

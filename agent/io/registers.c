@@ -93,7 +93,7 @@ int view_read(struct view *out, const struct apqn_list *apqns, const char *query
 		}
 		a->queue = q->queue;
 		for (int t = 0; a->regs_read && query_helper && *query_helper && t < MK_TYPE_COUNT; t++) {
-			if (!mk_type_info(t)->queried || mk_type_mode(t) != q->mode ||
+			if (!mk_type_info(t)->queried || !mode_has_type(q->mode, t) ||
 			    query_type(query_helper, t, a, &re) == 0)
 				continue;
 			snprintf(a->read_error, sizeof(a->read_error), "%.159s", re.text);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * intake.h - a libudev device as a struct uevent: its action, devpath and
+ * udevent.h - a libudev device as a struct uevent: its action, devpath and
  * properties handed to core/uevent.c, the parser the kernel's netlink
  * messages go through too.
  */
