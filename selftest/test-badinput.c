@@ -62,6 +62,10 @@ static const struct bad cli[] = {
 	{ "finalize without -i", 2, "finalize: -i/--id is required", { "finalize" } },
 	{ "reencipher -i with -a", 2, "-i/--id does not go with", { "reencipher", "-i", "ABC123", "-a", "08.0033" } },
 	{ "helper without a phase", 2, "helper: give PROFILE, PHASE and -i ID", { "helper", "p", "-i", "ABC123" } },
+	{ "helper with a third argument", 2, "helper: unexpected argument 'now'", { "helper", "p", "finalize", "now", "-i", "ABC123" } },
+	{ "finalize with a stray argument", 2, "finalize: unexpected argument 'now'", { "finalize", "-i", "ABC123", "now" } },
+	{ "list with a stray argument", 2, "list: unexpected argument 'x'", { "list", "x" } },
+	{ "rules with two verbs", 2, "rules: unexpected argument 'remove'", { "rules", "install", "remove" } },
 	{ "helper with a bad phase", 2, "'rotate' is not a phase", { "helper", "p", "rotate", "-i", "ABC123" } },
 	{ "helper with a bad profile name", 2, "'../p' is not a profile name", { "helper", "../p", "finalize", "-i", "ABC123" } },
 	{ "--profiles with a bad name", 2, "--profiles: '../x' is not a profile name", { "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", "../x" } },
@@ -206,6 +210,38 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++, count++)
 		run_bad_file(&files[i]);
+
+	/* a --profiles list longer than any fixed buffer: every name is checked */
+	{
+		char list[2048] = "", name[64], *before, *after;
+		struct run_result r;
+		size_t len = 0;
+		int n = 0;
+
+		while (len < 1100) {
+			snprintf(name, sizeof(name), "a-consumer-with-a-rather-long-name-%02d", n++);
+			write_profile(name, "cca-aes", false, "/bin/true", NULL);
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s,", name);
+		}
+		snprintf(list + len, sizeof(list) - len, "nope");
+		before = snapshot_dir(state);
+		run_mkagent(&r, "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", list, NULL);
+		after = snapshot_dir(state);
+		ok(r.status == 1 && streq(r.err, "mkagent: plan: profile nope does not exist\n") &&
+			   streq(before, after),
+		   "--profiles of %zu bytes: the last name is checked too, nothing changed", len + 4);
+		if (r.status != 1 || !streq(r.err, "mkagent: plan: profile nope does not exist\n"))
+			diag("exit %d, stderr: %s", r.status, r.err);
+		run_result_free(&r);
+		free(before);
+		free(after);
+		while (n--) {
+			snprintf(path, sizeof(path), "%s/a-consumer-with-a-rather-long-name-%02d.profile",
+				 profiles, n);
+			unlink(path);
+		}
+		count++;
+	}
 
 	/* mkvps text as a queue could show it */
 	{

@@ -75,7 +75,7 @@ static void options(void)
 		   m->opt_arg, help);
 
 		pattern(t, hex);
-		is_int(op_args_parse("plan", "", ARG_PATTERNS, 3, (char *[]){ "plan", letter, hex, NULL },
+		is_int(op_args_parse("plan", "", ARG_PATTERNS, 0, 3, (char *[]){ "plan", letter, hex, NULL },
 				     &a),
 		       OP_ARGS_GO_ON, "%s: %s PATTERN parses", m->name, letter);
 		for (int u = 0; u < MK_TYPE_COUNT; u++)
@@ -85,7 +85,7 @@ static void options(void)
 		   m->cli_bytes);
 		op_args_free(&a);
 		snprintf(lng, sizeof(lng), "--%s=%s", m->opt_name, hex);
-		is_int(op_args_parse("plan", "", ARG_PATTERNS, 2, (char *[]){ "plan", lng, NULL }, &a),
+		is_int(op_args_parse("plan", "", ARG_PATTERNS, 0, 2, (char *[]){ "plan", lng, NULL }, &a),
 		       OP_ARGS_GO_ON, "%s: --%s=PATTERN parses", m->name, m->opt_name);
 		ok(a.has[t], "%s: --%s gives its pattern", m->name, m->opt_name);
 		op_args_free(&a);

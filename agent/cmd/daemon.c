@@ -19,14 +19,10 @@ int cmd_daemon(const struct cli *cli, int argc, char **argv)
 	_cleanup_(op_args_free) struct op_args a;
 	struct agent_opts o = { .paths = cli->paths };
 	struct errmsg e;
-	int rc = op_args_parse("daemon", daemon_usage, ARG_ONCE | ARG_JSON, argc, argv, &a);
+	int rc = op_args_parse("daemon", daemon_usage, ARG_ONCE | ARG_JSON, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("daemon: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	o.once = a.once;
 	o.json = a.json;
 	if (o.json && !o.once) {

@@ -111,14 +111,10 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 int cmd_plan(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse("plan", plan_usage, ARG_APQNS | ARG_PATTERNS | ARG_PROFILES | ARG_NO_AUTO,
-			       argc, argv, &a);
+	int rc = op_args_parse("plan", plan_usage,
+			       ARG_APQNS | ARG_PATTERNS | ARG_PROFILES | ARG_NO_AUTO, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("plan: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	return create_op("plan", cli, &a, false);
 }

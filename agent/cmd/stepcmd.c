@@ -172,14 +172,10 @@ static int id_only(const char *cmd, const char *usage, const struct cli *cli, in
 		   step_cmd *fn, step_cmd *forced)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse(cmd, usage, ARG_ID | (forced ? ARG_FORCE : 0), argc, argv, &a);
+	int rc = op_args_parse(cmd, usage, ARG_ID | (forced ? ARG_FORCE : 0), 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("%s: unexpected argument '%s'", cmd, a.rest[0]);
-		return EXIT_USAGE;
-	}
 	if (!(a.given & ARG_ID)) {
 		say_error("%s: -i/--id is required", cmd);
 		return EXIT_USAGE;
@@ -190,15 +186,11 @@ static int id_only(const char *cmd, const char *usage, const struct cli *cli, in
 int cmd_reencipher(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse("reencipher", reencipher_usage, ARG_APQNS | ARG_PATTERNS | ARG_ID,
+	int rc = op_args_parse("reencipher", reencipher_usage, ARG_APQNS | ARG_PATTERNS | ARG_ID, 0,
 			       argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("reencipher: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	if (a.given & ARG_ID) {
 		if (a.given & (ARG_APQNS | ARG_PATTERNS)) {
 			say_error("reencipher: -i/--id does not go with -a/--apqns or patterns");
@@ -228,7 +220,7 @@ int cmd_helper(const struct cli *cli, int argc, char **argv)
 	struct step s = STEP_INIT;
 	const char *profile, *cmd = "helper";
 	struct errmsg e;
-	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, argc, argv, &a);
+	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, 2, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;

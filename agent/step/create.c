@@ -13,26 +13,25 @@
 #include "io/runner.h"
 #include "step/create.h"
 
+static bool named(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (streq(*names, name))
+			return true;
+	return false;
+}
+
 /* The profiles @names lists (checked by create_check_profile_names()), or every
  * one that covers a type of @op. */
-static int choose_profiles(struct engine *en, const char *names, struct op *op, struct errmsg *e)
+static int choose_profiles(struct engine *en, const char *const *names, struct op *op,
+			   struct errmsg *e)
 {
 	for (size_t i = 0; i < en->profiles.n; i++) {
 		const struct profile *p = &en->profiles.v[i];
 		bool has[PHASE_COUNT];
 
-		if (names) {
-			char list[1024], *save = NULL;
-			bool named = false;
-
-			snprintf(list, sizeof(list), "%s", names);
-			for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save))
-				named |= streq(w, p->name);
-			if (!named)
-				continue;
-		} else if (!profile_covers(p, op)) {
+		if (names ? !named(names, p->name) : !profile_covers(p, op))
 			continue;
-		}
 		for (int ph = 0; ph < PHASE_COUNT; ph++)
 			has[ph] = p->phase[ph].present;
 		if (op_add_profile(op, p->name, has) < 0)
@@ -41,18 +40,14 @@ static int choose_profiles(struct engine *en, const char *names, struct op *op, 
 	return 0;
 }
 
-int create_check_profile_names(const struct engine *en, const char *names, struct errmsg *e)
+int create_check_profile_names(const struct engine *en, const char *const *names,
+			       struct errmsg *e)
 {
-	char list[1024], *save = NULL;
-
-	if (!names)
-		return 0;
-	snprintf(list, sizeof(list), "%s", names);
-	for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!profile_name_valid(w))
-			return errmsg_set(e, -EINVAL, "--profiles: '%s' is not a profile name", w);
-		if (!profiles_find(&en->profiles, w))
-			return errmsg_set(e, -ENOENT, "profile %s does not exist", w);
+	for (; names && *names; names++) {
+		if (!profile_name_valid(*names))
+			return errmsg_set(e, -EINVAL, "--profiles: '%s' is not a profile name", *names);
+		if (!profiles_find(&en->profiles, *names))
+			return errmsg_set(e, -ENOENT, "profile %s does not exist", *names);
 	}
 	return 0;
 }
@@ -179,7 +174,8 @@ static int check_overlap(const char *who, struct engine *en, const struct op *op
 	return rc;
 }
 
-int create_check(struct engine *en, struct op *op, const char *names, bool now, struct errmsg *e)
+int create_check(struct engine *en, struct op *op, const char *const *names, bool now,
+		 struct errmsg *e)
 {
 	_cleanup_(view_free) struct view v = { 0 };
 	int rc = choose_profiles(en, names, op, e);

@@ -13,10 +13,11 @@
  * without a query helper, named in @config). */
 int create_check_types(const struct engine *en, const struct op *op, const char *config,
 		       struct errmsg *e);
-/* Each name of @names (--profiles, comma separated; may be NULL): -EINVAL
- * when it is no profile name (a usage error), -ENOENT when no such
+/* Each name of @names (--profiles, NULL-terminated; NULL when not given):
+ * -EINVAL when it is no profile name (a usage error), -ENOENT when no such
  * profile exists. */
-int create_check_profile_names(const struct engine *en, const char *names, struct errmsg *e);
+int create_check_profile_names(const struct engine *en, const char *const *names,
+			       struct errmsg *e);
 /*
  * The profiles @names lists, or every one that covers a type of @op; every
  * APQN on the bus, of the right kind, with readable registers and not the
@@ -24,7 +25,8 @@ int create_check_profile_names(const struct engine *en, const char *names, struc
  * ones where the APQNs agree; with @now, whether reencipher may run at
  * once (its guard and helpers' checks).
  */
-int create_check(struct engine *en, struct op *op, const char *names, bool now, struct errmsg *e);
+int create_check(struct engine *en, struct op *op, const char *const *names, bool now,
+		 struct errmsg *e);
 /*
  * Make what the state directory @state_dir lacks, take the creation lock,
  * refuse an overlap with a live operation (I4; @who names unreadable files
