@@ -3,8 +3,8 @@
  * decide.c - what the agent does next for an operation (decide.h): which
  * phase its state calls for (the phase table of mayrun.h), whether that
  * phase may run (mayrun.h, the same check a person's command makes), and
- * what the agent adds: early activation, auto-finalize, a CCA NEW register not yet cleared, and the
- * notifications worth sending.
+ * what the agent adds: early activation, auto-finalize, a CCA NEW register
+ * not yet cleared, and the notifications worth sending.
  */
 #include <errno.h>
 #include <stdarg.h>
