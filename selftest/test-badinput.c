@@ -33,7 +33,7 @@ static const struct bad cli[] = {
 	{ "--config without a value", 2, "option '--config' needs a value", { "--config" } },
 	{ "daemon --json without --once", 2, "--json goes with --once", { "daemon", "--json" } },
 	{ "plan without -a", 2, "plan: -a/--apqns is required", { "plan", "-A", GOOD_A } },
-	{ "plan without a pattern", 2, "plan: give at least one pattern", { "plan", "-a", "08.0033" } },
+	{ "plan without a pattern", 2, "plan: give at least one pattern (-s, -S, -A, -p or -e)", { "plan", "-a", "08.0033" } },
 	{ "plan with a stray argument", 2, "plan: unexpected argument 'now'", { "plan", "-a", "08.0033", "-A", GOOD_A, "now" } },
 	{ "plan with -i", 2, "plan: option -i/--id does not apply", { "plan", "-i", "ABC123" } },
 	{ "plan with an unknown option", 2, "plan: unknown option '--frobnicate'", { "plan", "--frobnicate" } },
@@ -75,7 +75,9 @@ static const struct bad cli[] = {
 	{ "unknown operation", 1, "operation ZZZ999 does not exist", { "finalize", "-i", "ZZZ999" } },
 	{ "unknown profile", 1, "profile nope does not exist", { "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", "nope" } },
 	{ "APQN not on the bus", 1, "APQN 0F.0033 is not on the AP bus", { "plan", "-a", "0f.0033", "-A", GOOD_A } },
-	{ "CCA pattern for EP11", 1, "is an EP11 queue: cca-aes needs CCA", { "plan", "-a", "0a.0033", "-A", GOOD_A } },
+	{ "CCA pattern for EP11", 1, "APQN 0A.0033 is an EP11 queue: cca-aes needs CCA (CEXnC) queues", { "plan", "-a", "0a.0033", "-A", GOOD_A } },
+	{ "EP11 pattern for CCA", 1, "APQN 08.0033 is a CCA queue: ep11 needs EP11 (CEXnP) queues", { "plan", "-a", "08.0033", "-e", GOOD_A GOOD_A } },
+	{ "CCA SYM without a query helper", 1, ": sysfs does not show the CCA SYM registers", { "plan", "-a", "08.0033", "-s", GOOD_A } },
 	{ "status of a missing APQN", 1, "APQN 0F.0001 not on the AP bus", { "status", "-a", "0f.0001" } },
 };
 

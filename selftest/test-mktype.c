@@ -39,7 +39,21 @@ static void rows(void)
 		ok(m->opt && m->opt != 'a' && m->opt != 'i' && m->opt != 'h' && m->opt != 'v' &&
 			   m->opt_arg && m->what,
 		   "%s: an option letter of its own, its value's name, what it is", m->name);
+		ok(m->regs && !strncmp(m->what, m->regs, strlen(m->regs)) &&
+			   m->what[strlen(m->regs)] == ' ',
+		   "%s: its registers named as what it is says (%s)", m->name, m->regs);
 	}
+}
+
+/* Queues of each mode, in words. */
+static void modes(void)
+{
+	is_string(ap_mode_a(AP_MODE_EP11), "an EP11", "an EP11 queue");
+	is_string(ap_mode_a(AP_MODE_CCA), "a CCA", "a CCA queue");
+	is_string(ap_mode_a(AP_MODE_ACCEL), "an accelerator", "an accelerator queue");
+	is_string(ap_mode_a(AP_MODE_UNKNOWN), "an unknown", "an unknown queue");
+	is_string(ap_mode_cards(AP_MODE_EP11), "EP11 (CEXnP)", "EP11 queues: CEXnP cards");
+	is_string(ap_mode_cards(AP_MODE_CCA), "CCA (CEXnC)", "CCA queues: CEXnC cards");
 }
 
 /* A pattern of @t's command-line length. */
@@ -164,6 +178,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	sim = apsim_new(argv);
 	rows();
+	modes();
 	options();
 	registers(sim);
 	apsim_free(sim);

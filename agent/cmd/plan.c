@@ -40,6 +40,19 @@ static void warn_uncovered(const struct op *op, const struct engine *en)
 			 names, strchr(names, ',') ? "these types" : "this type");
 }
 
+/* "-s, -S, -A, -p or -e": the pattern options, from the MK type table. */
+static const char *pattern_options(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int t = 0; t < MK_TYPE_COUNT && len < size; t++)
+		len += (size_t)snprintf(buf + len, size - len, "%s-%c",
+					!t ? "" : t == MK_TYPE_COUNT - 1 ? " or " : ", ",
+					mk_type_info(t)->opt);
+	return buf;
+}
+
 /* The operation @a asks for (its APQNs taken over from @a). */
 static void op_of_args(struct op *op, struct op_args *a, bool auto_finalize)
 {
@@ -58,6 +71,7 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 	_cleanup_close_ int lock = -1;
 	struct step s = { .lock = -1, .started = say_wait };
 	struct errmsg e;
+	char opts[64];
 	int rc;
 
 	if (!(a->given & ARG_APQNS)) {
@@ -65,7 +79,8 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 		return EXIT_USAGE;
 	}
 	if (!op_args_any_pattern(a)) {
-		say_error("%s: give at least one pattern (-A, -p, -S, -s or -e)", cmd);
+		say_error("%s: give at least one pattern (%s)", cmd,
+			  pattern_options(opts, sizeof(opts)));
 		return EXIT_USAGE;
 	}
 	rc = engine_open(&en, &cli->paths, false, &e);

@@ -61,7 +61,7 @@ int create_check_types(const struct engine *en, const struct op *op, const char 
 		if (op->has_new[t] && ti->queried && !*en->cfg.query_helper)
 			return errmsg_set(e, -EOPNOTSUPP, "-%c/--%s needs [registers] query-helper in "
 					  "%s: sysfs does not show the %s registers", ti->opt,
-					  ti->opt_name, config, ti->what);
+					  ti->opt_name, config, ti->regs);
 	}
 	return 0;
 }
@@ -99,11 +99,8 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {
 		if (op->has_new[t] && !mode_has_type(a->mode, t))
 			return errmsg_set(e, -EMEDIUMTYPE, "APQN %s is %s queue: %s needs %s queues", n,
-					  a->mode == AP_MODE_EP11 ? "an EP11" :
-					  a->mode == AP_MODE_CCA  ? "a CCA" :
-					  a->mode == AP_MODE_ACCEL ? "an accelerator" : "an unknown",
-					  mk_type_name(t),
-					  mk_type_mode(t) == AP_MODE_EP11 ? "EP11 (CEXnP)" : "CCA (CEXnC)");
+					  ap_mode_a(a->mode), mk_type_name(t),
+					  ap_mode_cards(mk_type_mode(t)));
 	}
 	if (queue_usability(&a->queue) != QUEUE_USABLE)
 		say_warn("APQN %s is %s: the agent waits for it", n,

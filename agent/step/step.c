@@ -103,14 +103,17 @@ void step_release(struct step *s)
 	op_free(&s->op);
 }
 
+const char *step_query_helper(const struct engine *en, const struct op *op)
+{
+	return op_needs_query(op) && *en->cfg.query_helper ? en->cfg.query_helper : NULL;
+}
+
 int step_read_view(struct engine *en, const struct op *op, const struct verdict *vd,
 		   struct view *v, struct errmsg *e)
 {
-	const char *query = op_needs_query(op) ? en->cfg.query_helper : NULL;
-
 	if (vd && vd->view && view_merge(vd->view, &(struct view){ 0 }, &op->apqns, v) == 0)
 		return 0;
-	return view_read(v, &op->apqns, query, e);
+	return view_read(v, &op->apqns, step_query_helper(en, op), e);
 }
 
 int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct errmsg *e)
