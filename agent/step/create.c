@@ -212,8 +212,11 @@ int create_write(struct engine *en, struct op *op, const char *state_dir, const 
 	rc = check_overlap(who, en, op, e);
 	if (rc < 0)
 		return rc;
-	if (store_new_id(&en->store, op->id) < 0)
-		return errmsg_set(e, -EEXIST, "cannot find a free operation ID");
+	rc = store_new_id(&en->store, op->id);
+	if (rc == -EEXIST)
+		return errmsg_set(e, rc, "cannot find a free operation ID");
+	if (rc < 0)
+		return errmsg_set(e, rc, "cannot make an operation ID: %s", strerror(-rc));
 	op->state = OP_PLANNED;
 	op->created = op->updated = time(NULL);
 	*lock = store_lock_op(&en->store, op->id);
