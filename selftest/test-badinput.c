@@ -213,6 +213,24 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++, count++)
 		run_bad_file(&files[i]);
 
+	/* daemon --once with a file it cannot read: the pass is still told, exit 1 */
+	{
+		struct run_result r;
+
+		snprintf(path, sizeof(path), "%s/ops/ZZZZZZ.ini", state);
+		write_text(path, 0644, "[operation]\nthis is not an operation\n");
+		run_mkagent(&r, "-v", "none", "daemon", "--once", "--json", NULL);
+		ok(r.status == 1 && strstr(r.out, "\"operations\": [") && count_lines(r.err) == 1 &&
+			   strstr(r.err, "ZZZZZZ.ini"),
+		   "daemon --once --json, an operation file unreadable: exit 1, the file named, "
+		   "the pass still printed");
+		if (r.status != 1 || !strstr(r.out, "\"operations\""))
+			diag("exit %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+		run_result_free(&r);
+		unlink(path);
+		count++;
+	}
+
 	/* a --profiles list longer than any fixed buffer: every name is checked */
 	{
 		char list[2048] = "", name[64], *before, *after;
