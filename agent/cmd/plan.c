@@ -53,6 +53,11 @@ static const char *pattern_options(char *buf, size_t size)
 	return buf;
 }
 
+static void warn_line(const char *line)
+{
+	say_warn("%s", line);
+}
+
 /* The operation @a asks for (its APQNs taken over from @a). */
 static void op_of_args(struct op *op, struct op_args *a, bool auto_finalize)
 {
@@ -100,9 +105,9 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 		}
 	}
 	if (rc == 0)
-		rc = create_check(&en, &op, a->profiles, now, &e);
+		rc = create_check(&en, &op, a->profiles, now, warn_line, &e);
 	if (rc == 0)
-		rc = create_write(&en, &op, cli->paths.state_dir, cmd, &lock, &e);
+		rc = create_write(&en, &op, cli->paths.state_dir, cmd, warn_line, &lock, &e);
 	if (rc < 0)
 		return refuse(cmd, &e);
 	warn_uncovered(&op, &en);

@@ -6,12 +6,27 @@
  * (APQN, type) pair with it (I4).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/file.h>
 
 #include "core/macro.h"
-#include "io/log.h"
 #include "io/runner.h"
 #include "step/create.h"
+
+static void warn(create_warn_fn *fn, const char *fmt, ...) _printf_(2, 3);
+
+static void warn(create_warn_fn *fn, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fn(line);
+}
 
 static bool named(const char *const *names, const char *name)
 {
@@ -89,7 +104,8 @@ static int check_registers(const struct apqn_view *a, const struct op *op, enum 
 }
 
 /* Each APQN @a exists, is of the kind of every type, has its registers. */
-static int check_apqn(const struct apqn_view *a, const struct op *op, struct errmsg *e)
+static int check_apqn(const struct apqn_view *a, const struct op *op, create_warn_fn *say,
+		      struct errmsg *e)
 {
 	char n[APQN_STR_MAX];
 
@@ -103,7 +119,7 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 					  ap_mode_cards(mk_type_mode(t)));
 	}
 	if (queue_usability(&a->queue) != QUEUE_USABLE)
-		say_warn("APQN %s is %s: the agent waits for it", n,
+		warn(say, "APQN %s is %s: the agent waits for it", n,
 			 queue_usability_name(queue_usability(&a->queue)));
 	for (int t = 0; t < MK_TYPE_COUNT && (a->regs_read || a->read_error[0]); t++) {
 		int rc = op->has_new[t] ? check_registers(a, op, t, e) : 0;
@@ -115,7 +131,7 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 }
 
 /* The APQNs' current patterns, kept as the old ones where they agree. */
-static void record_old(const struct view *v, struct op *op)
+static void record_old(const struct view *v, struct op *op, create_warn_fn *say)
 {
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {
 		bool have = false, differ = false;
@@ -134,8 +150,8 @@ static void record_old(const struct view *v, struct op *op)
 			have = true;
 		}
 		if (differ)
-			say_warn("the APQNs' current %s patterns differ; none is kept as the old pattern",
-				 mk_type_name(t));
+			warn(say, "the APQNs' current %s patterns differ; none is kept as the old pattern",
+			     mk_type_name(t));
 		else if (have) {
 			op->has_old[t] = true;
 			op->old_mkvp[t] = old;
@@ -143,14 +159,22 @@ static void record_old(const struct view *v, struct op *op)
 	}
 }
 
+struct unreadable {
+	const char *who;
+	create_warn_fn *say;
+};
+
 static void warn_unreadable(void *ctx, const char *sub, const char *why)
 {
+	const struct unreadable *u = ctx;
+
 	(void)sub;
-	say_warn("%s: %s (not checked for overlap)", (const char *)ctx, why);
+	warn(u->say, "%s: %s (not checked for overlap)", u->who, why);
 }
 
 /* Refuse when a live operation shares an (APQN, MK type) pair (I4). */
-static int check_overlap(const char *who, struct engine *en, const struct op *op, struct errmsg *e)
+static int check_overlap(const struct unreadable *u, struct engine *en, const struct op *op,
+			 struct errmsg *e)
 {
 	struct op_list ops = { 0 };
 	struct apqn a;
@@ -158,7 +182,7 @@ static int check_overlap(const char *who, struct engine *en, const struct op *op
 	char n[APQN_STR_MAX];
 	int rc = 0;
 
-	if (store_list(&en->store, STORE_LIVE, &ops, warn_unreadable, (void *)who) < 0)
+	if (store_list(&en->store, STORE_LIVE, &ops, warn_unreadable, (void *)u) < 0)
 		return errmsg_set(e, -EIO, "cannot list the operations in %s", en->store.dir);
 	for (size_t i = 0; i < ops.n && rc == 0; i++) {
 		if (op_state_terminal(ops.v[i].state) || !op_overlaps(op, &ops.v[i], &a, &t))
@@ -172,7 +196,7 @@ static int check_overlap(const char *who, struct engine *en, const struct op *op
 }
 
 int create_check(struct engine *en, struct op *op, const char *const *names, bool now,
-		 struct errmsg *e)
+		 create_warn_fn *say, struct errmsg *e)
 {
 	_cleanup_(view_free) struct view v = { 0 };
 	int rc = choose_profiles(en, names, op, e);
@@ -180,10 +204,10 @@ int create_check(struct engine *en, struct op *op, const char *const *names, boo
 	if (rc == 0)
 		rc = step_read_view(en, op, NULL, &v, e);
 	for (size_t i = 0; rc == 0 && i < v.n; i++)
-		rc = check_apqn(&v.v[i], op, e);
+		rc = check_apqn(&v.v[i], op, say, e);
 	if (rc < 0)
 		return rc;
-	record_old(&v, op);
+	record_old(&v, op, say);
 	if (now) {
 		rc = phase_guard(op, PHASE_REENCIPHER, &v, e);
 		if (rc == 0)
@@ -193,8 +217,9 @@ int create_check(struct engine *en, struct op *op, const char *const *names, boo
 }
 
 int create_write(struct engine *en, struct op *op, const char *state_dir, const char *who,
-		 int *lock, struct errmsg *e)
+		 create_warn_fn *say, int *lock, struct errmsg *e)
 {
+	const struct unreadable u = { who, say };
 	int rc;
 
 	/* every check passed: now the state directory, or what it lacks, may
@@ -209,7 +234,7 @@ int create_write(struct engine *en, struct op *op, const char *state_dir, const 
 		;
 	if (rc < 0)
 		return errmsg_set(e, rc, "cannot lock %s: %s", en->store.dir, strerror(-rc));
-	rc = check_overlap(who, en, op, e);
+	rc = check_overlap(&u, en, op, e);
 	if (rc < 0)
 		return rc;
 	rc = store_new_id(&en->store, op->id);

@@ -3,11 +3,14 @@
  * create.h - a new operation, as `plan` and `reencipher -a` make it:
  * checked against the registers of its APQNs before anything is written,
  * then written under the creation lock. Each call returns 0 or a negative
- * errno with one line; warnings go to the log as a command's answers.
+ * errno with one line; warnings go, a line each, where the caller says.
  */
 #pragma once
 
 #include "step/step.h"
+
+/* Where a warning goes (a command: stderr); NULL drops them. */
+typedef void create_warn_fn(const char *line);
 
 /* I10: -EOPNOTSUPP for a type whose registers nothing could read (CCA SYM
  * without a query helper, named in @config). */
@@ -26,7 +29,7 @@ int create_check_profile_names(const struct engine *en, const char *const *names
  * once (its guard and helpers' checks).
  */
 int create_check(struct engine *en, struct op *op, const char *const *names, bool now,
-		 struct errmsg *e);
+		 create_warn_fn *say, struct errmsg *e);
 /*
  * Make what the state directory @state_dir lacks, take the creation lock,
  * refuse an overlap with a live operation (I4; @who names unreadable files
@@ -34,4 +37,4 @@ int create_check(struct engine *en, struct op *op, const char *const *names, boo
  * operation's lock taken.
  */
 int create_write(struct engine *en, struct op *op, const char *state_dir, const char *who,
-		 int *lock, struct errmsg *e);
+		 create_warn_fn *say, int *lock, struct errmsg *e);
