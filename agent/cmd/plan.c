@@ -97,13 +97,8 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 		op_of_args(&op, a, en.cfg.auto_finalize);
 		rc = create_check_types(&en, &op, cli->paths.config, &e);
 	}
-	if (rc == 0) {
+	if (rc == 0)
 		rc = create_check_profile_names(&en, a->profiles, &e);
-		if (rc == -EINVAL) {
-			say_error("%s: %s", cmd, e.text);
-			return EXIT_USAGE;
-		}
-	}
 	if (rc == 0)
 		rc = create_check(&en, &op, a->profiles, now, warn_line, &e);
 	if (rc == 0)

@@ -58,12 +58,9 @@ static int choose_profiles(struct engine *en, const char *const *names, struct o
 int create_check_profile_names(const struct engine *en, const char *const *names,
 			       struct errmsg *e)
 {
-	for (; names && *names; names++) {
-		if (!profile_name_valid(*names))
-			return errmsg_set(e, -EINVAL, "--profiles: '%s' is not a profile name", *names);
+	for (; names && *names; names++)
 		if (!profiles_find(&en->profiles, *names))
 			return errmsg_set(e, -ENOENT, "profile %s does not exist", *names);
-	}
 	return 0;
 }
 

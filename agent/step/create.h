@@ -16,9 +16,8 @@ typedef void create_warn_fn(const char *line);
  * without a query helper, named in @config). */
 int create_check_types(const struct engine *en, const struct op *op, const char *config,
 		       struct errmsg *e);
-/* Each name of @names (--profiles, NULL-terminated; NULL when not given):
- * -EINVAL when it is no profile name (a usage error), -ENOENT when no such
- * profile exists. */
+/* Each name of @names (--profiles, NULL-terminated, each a profile name;
+ * NULL when not given): -ENOENT when no such profile exists. */
 int create_check_profile_names(const struct engine *en, const char *const *names,
 			       struct errmsg *e);
 /*
