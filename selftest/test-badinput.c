@@ -33,7 +33,7 @@ static const struct bad cli[] = {
 	{ "--config without a value", 2, "option '--config' needs a value", { "--config" } },
 	{ "daemon --json without --once", 2, "--json goes with --once", { "daemon", "--json" } },
 	{ "plan without -a", 2, "plan: -a/--apqns is required", { "plan", "-A", GOOD_A } },
-	{ "plan without a pattern", 2, "plan: give at least one pattern", { "plan", "-a", "08.0033" } },
+	{ "plan without a pattern", 2, "plan: give at least one pattern (-s, -S, -A, -p or -e)", { "plan", "-a", "08.0033" } },
 	{ "plan with a stray argument", 2, "plan: unexpected argument 'now'", { "plan", "-a", "08.0033", "-A", GOOD_A, "now" } },
 	{ "plan with -i", 2, "plan: option -i/--id does not apply", { "plan", "-i", "ABC123" } },
 	{ "plan with an unknown option", 2, "plan: unknown option '--frobnicate'", { "plan", "--frobnicate" } },
@@ -62,6 +62,10 @@ static const struct bad cli[] = {
 	{ "finalize without -i", 2, "finalize: -i/--id is required", { "finalize" } },
 	{ "reencipher -i with -a", 2, "-i/--id does not go with", { "reencipher", "-i", "ABC123", "-a", "08.0033" } },
 	{ "helper without a phase", 2, "helper: give PROFILE, PHASE and -i ID", { "helper", "p", "-i", "ABC123" } },
+	{ "helper with a third argument", 2, "helper: unexpected argument 'now'", { "helper", "p", "finalize", "now", "-i", "ABC123" } },
+	{ "finalize with a stray argument", 2, "finalize: unexpected argument 'now'", { "finalize", "-i", "ABC123", "now" } },
+	{ "list with a stray argument", 2, "list: unexpected argument 'x'", { "list", "x" } },
+	{ "rules with two verbs", 2, "rules: unexpected argument 'remove'", { "rules", "install", "remove" } },
 	{ "helper with a bad phase", 2, "'rotate' is not a phase", { "helper", "p", "rotate", "-i", "ABC123" } },
 	{ "helper with a bad profile name", 2, "'../p' is not a profile name", { "helper", "../p", "finalize", "-i", "ABC123" } },
 	{ "--profiles with a bad name", 2, "--profiles: '../x' is not a profile name", { "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", "../x" } },
@@ -71,7 +75,9 @@ static const struct bad cli[] = {
 	{ "unknown operation", 1, "operation ZZZ999 does not exist", { "finalize", "-i", "ZZZ999" } },
 	{ "unknown profile", 1, "profile nope does not exist", { "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", "nope" } },
 	{ "APQN not on the bus", 1, "APQN 0F.0033 is not on the AP bus", { "plan", "-a", "0f.0033", "-A", GOOD_A } },
-	{ "CCA pattern for EP11", 1, "is an EP11 queue: cca-aes needs CCA", { "plan", "-a", "0a.0033", "-A", GOOD_A } },
+	{ "CCA pattern for EP11", 1, "APQN 0A.0033 is an EP11 queue: cca-aes needs CCA (CEXnC) queues", { "plan", "-a", "0a.0033", "-A", GOOD_A } },
+	{ "EP11 pattern for CCA", 1, "APQN 08.0033 is a CCA queue: ep11 needs EP11 (CEXnP) queues", { "plan", "-a", "08.0033", "-e", GOOD_A GOOD_A } },
+	{ "CCA SYM without a query helper", 1, ": sysfs does not show the CCA SYM registers", { "plan", "-a", "08.0033", "-s", GOOD_A } },
 	{ "status of a missing APQN", 1, "APQN 0F.0001 not on the AP bus", { "status", "-a", "0f.0001" } },
 };
 
@@ -206,6 +212,56 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++, count++)
 		run_bad_file(&files[i]);
+
+	/* daemon --once with a file it cannot read: the pass is still told, exit 1 */
+	{
+		struct run_result r;
+
+		snprintf(path, sizeof(path), "%s/ops/ZZZZZZ.ini", state);
+		write_text(path, 0644, "[operation]\nthis is not an operation\n");
+		run_mkagent(&r, "-v", "none", "daemon", "--once", "--json", NULL);
+		ok(r.status == 1 && strstr(r.out, "\"operations\": [") && count_lines(r.err) == 1 &&
+			   strstr(r.err, "ZZZZZZ.ini"),
+		   "daemon --once --json, an operation file unreadable: exit 1, the file named, "
+		   "the pass still printed");
+		if (r.status != 1 || !strstr(r.out, "\"operations\""))
+			diag("exit %d, stdout: %s, stderr: %s", r.status, r.out, r.err);
+		run_result_free(&r);
+		unlink(path);
+		count++;
+	}
+
+	/* a --profiles list longer than any fixed buffer: every name is checked */
+	{
+		char list[2048] = "", name[64], *before, *after;
+		struct run_result r;
+		size_t len = 0;
+		int n = 0;
+
+		while (len < 1100) {
+			snprintf(name, sizeof(name), "a-consumer-with-a-rather-long-name-%02d", n++);
+			write_profile(name, "cca-aes", false, "/bin/true", NULL);
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s,", name);
+		}
+		snprintf(list + len, sizeof(list) - len, "nope");
+		before = snapshot_dir(state);
+		run_mkagent(&r, "plan", "-a", "08.0033", "-A", GOOD_A, "--profiles", list, NULL);
+		after = snapshot_dir(state);
+		ok(r.status == 1 && streq(r.err, "mkagent: plan: profile nope does not exist\n") &&
+			   streq(before, after),
+		   "--profiles of %zu bytes: the last name is checked too, nothing changed", len + 4);
+		if (r.status != 1 || !streq(r.err, "mkagent: plan: profile nope does not exist\n"))
+			diag("exit %d, stderr: %s", r.status, r.err);
+		run_result_free(&r);
+		free(before);
+		free(after);
+		while (n--) {
+			snprintf(path, sizeof(path), "%s/a-consumer-with-a-rather-long-name-%02d.profile",
+				 profiles, n);
+			unlink(path);
+		}
+		count++;
+	}
 
 	/* mkvps text as a queue could show it */
 	{

@@ -309,6 +309,48 @@ static void may_run_tests(struct op *op, struct apqn_view *slots)
 	op->nprofiles = 0;
 }
 
+/* The phases' states, in the one table, and what each state calls for. */
+static void phase_table(void)
+{
+	static const struct {
+		enum phase ph;
+		enum op_state from, during, after;
+	} want[] = {
+		{ PHASE_REENCIPHER, OP_PLANNED, OP_REENCIPHERING, OP_REENCIPHERED },
+		{ PHASE_FINALIZE, OP_REENCIPHERED, OP_FINALIZING, OP_FINALIZED },
+		{ PHASE_CANCEL, OP_STATE_COUNT, OP_CANCELING, OP_CANCELED },
+		{ PHASE_RECOVER, OP_ERROR, OP_ERROR, OP_ERROR },
+	};
+	static const int called[OP_STATE_COUNT] = {
+		[OP_PLANNED] = PHASE_REENCIPHER, [OP_REENCIPHERING] = PHASE_REENCIPHER,
+		[OP_REENCIPHERED] = PHASE_FINALIZE, [OP_FINALIZING] = PHASE_FINALIZE,
+		[OP_FINALIZED] = -1, [OP_CANCELING] = PHASE_CANCEL,
+		[OP_CANCELED] = -1, [OP_ERROR] = -1,
+	};
+	struct errmsg e = { "" };
+	bool others = false;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct phase_states *ps = phase_states(want[i].ph);
+
+		ok(ps->from == want[i].from && ps->during == want[i].during &&
+			   ps->after == want[i].after,
+		   "%s: runs in %s, moves to %s", phase_name(want[i].ph),
+		   op_state_name(want[i].during), op_state_name(want[i].after));
+	}
+	for (int st = 0; st < OP_STATE_COUNT; st++)
+		is_int(phase_called_for(st), called[st], "%s calls for %s", op_state_name(st),
+		       called[st] < 0 ? "no phase" : phase_name(called[st]));
+	is_int(op_refuse_terminal("TEST01", OP_FINALIZED, -ENOENT, &e), -ENOENT,
+	       "a finalized operation is refused with the errno asked for");
+	is_string(e.text, "operation TEST01 is finalized", "saying its state");
+	is_int(op_refuse_terminal("TEST01", OP_CANCELED, -EPERM, &e), -EPERM, "so is a canceled one");
+	for (int st = 0; st < OP_STATE_COUNT; st++)
+		others |= st != OP_FINALIZED && st != OP_CANCELED &&
+			  op_refuse_terminal("TEST01", st, -EPERM, &e) != 0;
+	ok(!others, "no other state is refused as terminal");
+}
+
 int main(void)
 {
 	struct op op = { .id = "TEST01", .auto_finalize = true };
@@ -365,6 +407,7 @@ int main(void)
 		   "canceling: run cancel, not judged (the step checks I3 itself)");
 	}
 	may_run_tests(&op, slots);
+	phase_table();
 	apqn_list_free(&op.apqns);
 	return done_testing();
 }

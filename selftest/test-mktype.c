@@ -39,7 +39,21 @@ static void rows(void)
 		ok(m->opt && m->opt != 'a' && m->opt != 'i' && m->opt != 'h' && m->opt != 'v' &&
 			   m->opt_arg && m->what,
 		   "%s: an option letter of its own, its value's name, what it is", m->name);
+		ok(m->regs && !strncmp(m->what, m->regs, strlen(m->regs)) &&
+			   m->what[strlen(m->regs)] == ' ',
+		   "%s: its registers named as what it is says (%s)", m->name, m->regs);
 	}
+}
+
+/* Queues of each mode, in words. */
+static void modes(void)
+{
+	is_string(ap_mode_a(AP_MODE_EP11), "an EP11", "an EP11 queue");
+	is_string(ap_mode_a(AP_MODE_CCA), "a CCA", "a CCA queue");
+	is_string(ap_mode_a(AP_MODE_ACCEL), "an accelerator", "an accelerator queue");
+	is_string(ap_mode_a(AP_MODE_UNKNOWN), "an unknown", "an unknown queue");
+	is_string(ap_mode_cards(AP_MODE_EP11), "EP11 (CEXnP)", "EP11 queues: CEXnP cards");
+	is_string(ap_mode_cards(AP_MODE_CCA), "CCA (CEXnC)", "CCA queues: CEXnC cards");
 }
 
 /* A pattern of @t's command-line length. */
@@ -75,7 +89,7 @@ static void options(void)
 		   m->opt_arg, help);
 
 		pattern(t, hex);
-		is_int(op_args_parse("plan", "", ARG_PATTERNS, 3, (char *[]){ "plan", letter, hex, NULL },
+		is_int(op_args_parse("plan", "", ARG_PATTERNS, 0, 3, (char *[]){ "plan", letter, hex, NULL },
 				     &a),
 		       OP_ARGS_GO_ON, "%s: %s PATTERN parses", m->name, letter);
 		for (int u = 0; u < MK_TYPE_COUNT; u++)
@@ -85,7 +99,7 @@ static void options(void)
 		   m->cli_bytes);
 		op_args_free(&a);
 		snprintf(lng, sizeof(lng), "--%s=%s", m->opt_name, hex);
-		is_int(op_args_parse("plan", "", ARG_PATTERNS, 2, (char *[]){ "plan", lng, NULL }, &a),
+		is_int(op_args_parse("plan", "", ARG_PATTERNS, 0, 2, (char *[]){ "plan", lng, NULL }, &a),
 		       OP_ARGS_GO_ON, "%s: --%s=PATTERN parses", m->name, m->opt_name);
 		ok(a.has[t], "%s: --%s gives its pattern", m->name, m->opt_name);
 		op_args_free(&a);
@@ -164,6 +178,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	sim = apsim_new(argv);
 	rows();
+	modes();
 	options();
 	registers(sim);
 	apsim_free(sim);

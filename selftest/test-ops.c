@@ -296,6 +296,38 @@ static void refusals(void)
 	free(id);
 }
 
+/* What plan warns of, on stderr, while it still plans: an APQN offline, a
+ * state file it cannot read for the overlap check. */
+static void plan_warnings(void)
+{
+	struct apsim_key ka;
+	char A[MKVP_STR_MAX], bad[4200], *id;
+	struct run_result r;
+
+	apsim_random_key(MK_CCA_AES, &ka);
+	hex_of(MK_CCA_AES, &ka, A);
+	apsim_set_online(sim, CCA[1], false);
+	snprintf(bad, sizeof(bad), "%s/ops/ZZZZZZ.ini", state);
+	write_text(bad, 0644, "[operation]\nthis is not an operation\n");
+	mk(&r, "plan", "-a", "08.0033,09.0033", "-A", A, NULL);
+	is_int(r.status, 0, "plan with an APQN offline and a state file unreadable: planned");
+	ok(strstr(r.err, "warning: APQN 09.0033 is offline: the agent waits for it\n") != NULL,
+	   "  warning that the agent waits for the APQN");
+	ok(strstr(r.err, "warning: plan: ") && strstr(r.err, "ZZZZZZ.ini") &&
+		   strstr(r.err, "(not checked for overlap)\n"),
+	   "  and that the file was not checked for overlap");
+	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
+	run_result_free(&r);
+	unlink(bad);
+	apsim_set_online(sim, CCA[1], true);
+	if (!id)
+		bail_out("no operation ID");
+	mk(&r, "cancel", "-i", id, NULL);
+	is_int(r.status, 0, "  the operation cancels");
+	run_result_free(&r);
+	free(id);
+}
+
 /* A profile whose helper reports what it was given. */
 static void helper_contract(void)
 {
@@ -579,6 +611,7 @@ int main(int argc, char **argv)
 	reencipher_a_rechecks();
 	ep11_cancel();
 	refusals();
+	plan_warnings();
 	helper_contract();
 	helper_outcomes();
 	wrong_pin();

@@ -275,6 +275,57 @@ static void commands(void)
 	free(state);
 }
 
+/* --profiles is parsed once into its names, however long the list. */
+static void profile_list(void)
+{
+	char list[2048] = "", last[64] = "";
+	size_t len = 0, n = 0, got = 0;
+	struct op_args a;
+
+	while (len < 1100) {
+		snprintf(last, sizeof(last), "a-consumer-with-a-rather-long-name-%02zu", n++);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", len ? "," : "", last);
+	}
+	is_int(op_args_parse("plan", "", ARG_PROFILES, 0, 3,
+			     (char *[]){ "plan", "--profiles", list, NULL }, &a),
+	       OP_ARGS_GO_ON, "--profiles of %zu bytes parses", len);
+	while (a.profiles && a.profiles[got])
+		got++;
+	ok(got == n && streq(a.profiles[n - 1], last), "all %zu names, the last one whole", n);
+	op_args_free(&a);
+	is_int(op_args_parse("plan", "", ARG_PROFILES, 0, 3,
+			     (char *[]){ "plan", "--profiles", "a,b,a", NULL }, &a),
+	       EXIT_USAGE, "--profiles with a name twice: a usage error");
+	op_args_free(&a);
+	is_int(op_args_parse("plan", "", ARG_PROFILES, 0, 3,
+			     (char *[]){ "plan", "--profiles", "a,,b", NULL }, &a),
+	       EXIT_USAGE, "--profiles with an empty name: a usage error");
+	op_args_free(&a);
+	is_int(op_args_parse("plan", "", ARG_PROFILES, 0, 1, (char *[]){ "plan", NULL }, &a),
+	       OP_ARGS_GO_ON, "no --profiles parses");
+	ok(!a.profiles, "no --profiles: no list");
+	op_args_free(&a);
+}
+
+/* How many plain arguments a command takes: one more is refused. */
+static void plain_arguments(void)
+{
+	struct op_args a;
+
+	is_int(op_args_parse("helper", "", ARG_ID, 2, 3, (char *[]){ "helper", "p", "cancel", NULL },
+			     &a),
+	       OP_ARGS_GO_ON, "two plain arguments where two are taken");
+	is_int(a.nrest, 2, "both kept");
+	op_args_free(&a);
+	is_int(op_args_parse("helper", "", ARG_ID, 2, 4,
+			     (char *[]){ "helper", "p", "cancel", "x", NULL }, &a),
+	       EXIT_USAGE, "a third: a usage error");
+	op_args_free(&a);
+	is_int(op_args_parse("list", "", ARG_ID, 0, 2, (char *[]){ "list", "x", NULL }, &a),
+	       EXIT_USAGE, "one where none is taken: a usage error");
+	op_args_free(&a);
+}
+
 static void missing(const char *cmd, const char *opt, const char *want)
 {
 	struct run_result r;
@@ -294,6 +345,8 @@ int main(void)
 	command_table();
 	options_after();
 	commands();
+	profile_list();
+	plain_arguments();
 	missing("status", "-a", "mkagent: status: option '-a' needs a value\n");
 	missing("list", "--id", "mkagent: list: option '--id' needs a value\n");
 	missing("rules", "--root", "mkagent: rules: option '--root' needs a value\n");

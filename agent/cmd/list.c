@@ -140,14 +140,10 @@ int cmd_list(const struct cli *cli, int argc, char **argv)
 	struct errmsg e;
 	bool bad = false;
 	json_object *root, *list;
-	int rc = op_args_parse("list", list_usage, ARG_ID | ARG_JSON, argc, argv, &a);
+	int rc = op_args_parse("list", list_usage, ARG_ID | ARG_JSON, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("list: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	rc = store_open(&store, cli->paths.state_dir, false, &e);
 	if (rc < 0 && rc != -ENOENT) {
 		say_error("list: %s", e.text);

@@ -4,6 +4,7 @@
  * value becomes in struct op_args.
  */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "cmd/cli.h"
 #include "io/log.h"
@@ -53,27 +54,35 @@ static int type_of(const struct opt *o)
 	return -1;
 }
 
-/* Names, comma separated, each a profile name and each once. */
-static int profile_list_check(const char *list, struct errmsg *e)
+/* @list: names, comma separated, each a profile name and each once, into
+ * @a->profiles (pointing into @a->profiles_buf, a copy of @list). */
+static int profile_list_parse(const char *list, struct op_args *a, struct errmsg *e)
 {
-	const char *p = list;
+	size_t n = 1;
+	char *p;
 
-	for (;;) {
+	for (const char *c = list; *c; c++)
+		n += *c == ',';
+	a->profiles_buf = strdup(list);
+	a->profiles = calloc(n + 1, sizeof(*a->profiles));
+	if (!a->profiles_buf || !a->profiles)
+		return errmsg_set(e, -ENOMEM, "out of memory");
+	p = a->profiles_buf;
+	for (size_t i = 0; i < n; i++) {
 		size_t len = strcspn(p, ",");
-		char name[256];
 
-		if (!len || len >= sizeof(name))
+		p[len] = '\0';
+		if (!len || len >= 256)
 			return errmsg_set(e, -EINVAL, "'%s' has an empty or overlong name", list);
-		snprintf(name, sizeof(name), "%.*s", (int)len, p);
-		if (!profile_name_valid(name))
-			return errmsg_set(e, -EINVAL, "'%s' is not a profile name", name);
-		for (const char *q = list; q < p; q += strcspn(q, ",") + 1)
-			if (strcspn(q, ",") == len && !strncmp(q, p, len))
-				return errmsg_set(e, -EINVAL, "'%s' is named twice", name);
-		if (!p[len])
-			return 0;
+		if (!profile_name_valid(p))
+			return errmsg_set(e, -EINVAL, "'%s' is not a profile name", p);
+		for (size_t j = 0; j < i; j++)
+			if (streq(a->profiles[j], p))
+				return errmsg_set(e, -EINVAL, "'%s' is named twice", p);
+		a->profiles[i] = p;
 		p += len + 1;
 	}
+	return 0;
 }
 
 /* Take @o with its value @arg into @a; OP_ARGS_GO_ON or EXIT_USAGE. */
@@ -112,11 +121,10 @@ static int take(const char *cmd, const struct opt *o, const char *arg, struct op
 		snprintf(a->id, sizeof(a->id), "%s", arg);
 		break;
 	case ARG_PROFILES:
-		if (profile_list_check(arg, &e) < 0) {
+		if (profile_list_parse(arg, a, &e) < 0) {
 			say_error("%s: %s: %s", cmd, label, e.text);
 			return EXIT_USAGE;
 		}
-		a->profiles = arg;
 		break;
 	case ARG_NO_AUTO:
 		a->no_auto_finalize = true;
@@ -137,8 +145,8 @@ static int take(const char *cmd, const struct opt *o, const char *arg, struct op
 	return OP_ARGS_GO_ON;
 }
 
-int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int argc, char **argv,
-		  struct op_args *a)
+int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int max_plain,
+		  int argc, char **argv, struct op_args *a)
 {
 	struct op_args_table t;
 	struct opt_parser p;
@@ -165,12 +173,20 @@ int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int 
 	}
 	a->rest = argv + optind;
 	a->nrest = argc - optind;
+	if (a->nrest > max_plain) {
+		say_error("%s: unexpected argument '%s'", cmd, a->rest[max_plain]);
+		return EXIT_USAGE;
+	}
 	return OP_ARGS_GO_ON;
 }
 
 void op_args_free(struct op_args *a)
 {
 	apqn_list_free(&a->apqns);
+	free(a->profiles);
+	free(a->profiles_buf);
+	a->profiles = NULL;
+	a->profiles_buf = NULL;
 }
 
 bool op_args_any_pattern(const struct op_args *a)

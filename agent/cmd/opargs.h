@@ -32,7 +32,8 @@ struct op_args {
 	bool has[MK_TYPE_COUNT];
 	struct mkvp mkvp[MK_TYPE_COUNT];
 	char id[OP_ID_LEN + 1];
-	const char *profiles;
+	const char **profiles; /* --profiles: the names, NULL-terminated; NULL: not given */
+	char *profiles_buf; /* what they point into */
 	bool no_auto_finalize;
 	bool json;
 	bool force;
@@ -54,12 +55,14 @@ struct op_args_table {
 void op_args_table(struct op_args_table *t);
 
 /*
- * Parse the options of @cmd that @allowed lets through. Returns
- * OP_ARGS_GO_ON, or the exit status to end with: EXIT_USAGE after one
- * line on stderr, EXIT_OK after --help printed @usage (the synopsis and
- * what the command does) and the rows @allowed takes.
+ * Parse the options of @cmd that @allowed lets through, and at most
+ * @max_plain plain arguments (a->rest). Returns OP_ARGS_GO_ON, or the exit
+ * status to end with: EXIT_USAGE after one line on stderr ("CMD:
+ * unexpected argument 'X'" for one too many), EXIT_OK after --help printed
+ * @usage (the synopsis and what the command does) and the rows @allowed
+ * takes.
  */
-int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int argc, char **argv,
-		  struct op_args *a);
+int op_args_parse(const char *cmd, const char *usage, unsigned int allowed, int max_plain,
+		  int argc, char **argv, struct op_args *a);
 void op_args_free(struct op_args *a);
 bool op_args_any_pattern(const struct op_args *a);

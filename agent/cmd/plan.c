@@ -40,6 +40,24 @@ static void warn_uncovered(const struct op *op, const struct engine *en)
 			 names, strchr(names, ',') ? "these types" : "this type");
 }
 
+/* "-s, -S, -A, -p or -e": the pattern options, from the MK type table. */
+static const char *pattern_options(char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (int t = 0; t < MK_TYPE_COUNT && len < size; t++)
+		len += (size_t)snprintf(buf + len, size - len, "%s-%c",
+					!t ? "" : t == MK_TYPE_COUNT - 1 ? " or " : ", ",
+					mk_type_info(t)->opt);
+	return buf;
+}
+
+static void warn_line(const char *line)
+{
+	say_warn("%s", line);
+}
+
 /* The operation @a asks for (its APQNs taken over from @a). */
 static void op_of_args(struct op *op, struct op_args *a, bool auto_finalize)
 {
@@ -58,6 +76,7 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 	_cleanup_close_ int lock = -1;
 	struct step s = { .lock = -1, .started = say_wait };
 	struct errmsg e;
+	char opts[64];
 	int rc;
 
 	if (!(a->given & ARG_APQNS)) {
@@ -65,7 +84,8 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 		return EXIT_USAGE;
 	}
 	if (!op_args_any_pattern(a)) {
-		say_error("%s: give at least one pattern (-A, -p, -S, -s or -e)", cmd);
+		say_error("%s: give at least one pattern (%s)", cmd,
+			  pattern_options(opts, sizeof(opts)));
 		return EXIT_USAGE;
 	}
 	rc = engine_open(&en, &cli->paths, false, &e);
@@ -77,17 +97,12 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 		op_of_args(&op, a, en.cfg.auto_finalize);
 		rc = create_check_types(&en, &op, cli->paths.config, &e);
 	}
-	if (rc == 0) {
+	if (rc == 0)
 		rc = create_check_profile_names(&en, a->profiles, &e);
-		if (rc == -EINVAL) {
-			say_error("%s: %s", cmd, e.text);
-			return EXIT_USAGE;
-		}
-	}
 	if (rc == 0)
-		rc = create_check(&en, &op, a->profiles, now, &e);
+		rc = create_check(&en, &op, a->profiles, now, warn_line, &e);
 	if (rc == 0)
-		rc = create_write(&en, &op, cli->paths.state_dir, cmd, &lock, &e);
+		rc = create_write(&en, &op, cli->paths.state_dir, cmd, warn_line, &lock, &e);
 	if (rc < 0)
 		return refuse(cmd, &e);
 	warn_uncovered(&op, &en);
@@ -111,14 +126,10 @@ int create_op(const char *cmd, const struct cli *cli, struct op_args *a, bool no
 int cmd_plan(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse("plan", plan_usage, ARG_APQNS | ARG_PATTERNS | ARG_PROFILES | ARG_NO_AUTO,
-			       argc, argv, &a);
+	int rc = op_args_parse("plan", plan_usage,
+			       ARG_APQNS | ARG_PATTERNS | ARG_PROFILES | ARG_NO_AUTO, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("plan: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	return create_op("plan", cli, &a, false);
 }

@@ -77,7 +77,7 @@ int cmd_rules(const struct cli *cli _unused_, int argc, char **argv)
 	const char *root;
 	char dir[4096], path[4200], tmp[4300];
 	bool install;
-	int fd, rc = op_args_parse("rules", rules_usage, ARG_ROOT, argc, argv, &a);
+	int fd, rc = op_args_parse("rules", rules_usage, ARG_ROOT, 1, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;

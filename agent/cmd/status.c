@@ -253,14 +253,10 @@ int cmd_status(const struct cli *cli _unused_, int argc, char **argv)
 	bool json, have_filter, bad = false;
 	size_t shown = 0;
 	struct errmsg e;
-	int rc = op_args_parse("status", status_usage, ARG_APQNS | ARG_JSON, argc, argv, &a);
+	int rc = op_args_parse("status", status_usage, ARG_APQNS | ARG_JSON, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("status: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	json = a.json;
 	have_filter = a.given & ARG_APQNS;
 	if ((have_filter ? ap_bus_scan_apqns(&bus, want, &e) : ap_bus_scan(&bus, &e)) < 0) {

@@ -119,23 +119,16 @@ int reencipher(const char *cmd, struct step *s)
 	return reencipher_checked(cmd, s);
 }
 
-static int finalize(const char *cmd, struct step *s)
+/* finalize and cancel: the check, the phase, and the state it left the
+ * operation in */
+static int finish(const char *cmd, struct step *s, enum phase ph)
 {
 	struct errmsg e;
 
-	if (step_check(s, PHASE_FINALIZE, NULL, &e) < 0 || step_phase(s, PHASE_FINALIZE, &e) < 0)
+	if (step_check(s, ph, NULL, &e) < 0 || step_phase(s, ph, &e) < 0)
 		return refuse(cmd, &e);
-	printf("Master key change operation '%s' successfully finalized.\n", s->op.id);
-	return EXIT_OK;
-}
-
-static int cancel(const char *cmd, struct step *s)
-{
-	struct errmsg e;
-
-	if (step_check(s, PHASE_CANCEL, NULL, &e) < 0 || step_phase(s, PHASE_CANCEL, &e) < 0)
-		return refuse(cmd, &e);
-	printf("Master key change operation '%s' successfully canceled.\n", s->op.id);
+	printf("Master key change operation '%s' successfully %s.\n", s->op.id,
+	       op_state_name(phase_states(ph)->after));
 	return EXIT_OK;
 }
 
@@ -150,10 +143,10 @@ static int force_cancel(const char *cmd, struct step *s)
 	return EXIT_OK;
 }
 
-typedef int step_cmd(const char *cmd, struct step *s);
-
-/* finalize, cancel and reencipher -i: load, lock, step. */
-static int step_by_id(const char *cmd, const struct cli *cli, const char *id, step_cmd *fn)
+/* finalize, cancel and reencipher -i: load, lock, step @ph (with @force:
+ * cancel without helpers). */
+static int step_by_id(const char *cmd, const struct cli *cli, const char *id, enum phase ph,
+		      bool force)
 {
 	_cleanup_(engine_close) struct engine en = ENGINE_INIT;
 	struct step s = { .lock = -1, .started = say_wait };
@@ -162,61 +155,68 @@ static int step_by_id(const char *cmd, const struct cli *cli, const char *id, st
 
 	if (hold(cli, id, &en, &s, &e) < 0)
 		return refuse(cmd, &e);
-	rc = fn(cmd, &s);
+	if (force)
+		rc = force_cancel(cmd, &s);
+	else if (ph == PHASE_REENCIPHER)
+		rc = reencipher(cmd, &s);
+	else
+		rc = finish(cmd, &s, ph);
 	step_release(&s);
 	return rc;
 }
 
-/* finalize and cancel: -i ID, and --force where there is a @forced step */
-static int id_only(const char *cmd, const char *usage, const struct cli *cli, int argc, char **argv,
-		   step_cmd *fn, step_cmd *forced)
+/* The commands that take -i ID alone: the phase each steps, and whether
+ * it has --force. */
+struct id_cmd {
+	const char *name;
+	const char *usage;
+	enum phase phase;
+	unsigned int more; /* ARG_FORCE or 0 */
+};
+
+static const struct id_cmd finalize_cmd = { "finalize", finalize_usage, PHASE_FINALIZE, 0 };
+static const struct id_cmd cancel_cmd = { "cancel", cancel_usage, PHASE_CANCEL, ARG_FORCE };
+
+static int id_only(const struct id_cmd *c, const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse(cmd, usage, ARG_ID | (forced ? ARG_FORCE : 0), argc, argv, &a);
+	int rc = op_args_parse(c->name, c->usage, ARG_ID | c->more, 0, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("%s: unexpected argument '%s'", cmd, a.rest[0]);
-		return EXIT_USAGE;
-	}
 	if (!(a.given & ARG_ID)) {
-		say_error("%s: -i/--id is required", cmd);
+		say_error("%s: -i/--id is required", c->name);
 		return EXIT_USAGE;
 	}
-	return step_by_id(cmd, cli, a.id, a.force ? forced : fn);
+	return step_by_id(c->name, cli, a.id, c->phase, a.force);
 }
 
 int cmd_reencipher(const struct cli *cli, int argc, char **argv)
 {
 	_cleanup_(op_args_free) struct op_args a;
-	int rc = op_args_parse("reencipher", reencipher_usage, ARG_APQNS | ARG_PATTERNS | ARG_ID,
+	int rc = op_args_parse("reencipher", reencipher_usage, ARG_APQNS | ARG_PATTERNS | ARG_ID, 0,
 			       argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;
-	if (a.nrest) {
-		say_error("reencipher: unexpected argument '%s'", a.rest[0]);
-		return EXIT_USAGE;
-	}
 	if (a.given & ARG_ID) {
 		if (a.given & (ARG_APQNS | ARG_PATTERNS)) {
 			say_error("reencipher: -i/--id does not go with -a/--apqns or patterns");
 			return EXIT_USAGE;
 		}
-		return step_by_id("reencipher", cli, a.id, reencipher);
+		return step_by_id("reencipher", cli, a.id, PHASE_REENCIPHER, false);
 	}
 	return create_op("reencipher", cli, &a, true);
 }
 
 int cmd_finalize(const struct cli *cli, int argc, char **argv)
 {
-	return id_only("finalize", finalize_usage, cli, argc, argv, finalize, NULL);
+	return id_only(&finalize_cmd, cli, argc, argv);
 }
 
 int cmd_cancel(const struct cli *cli, int argc, char **argv)
 {
-	return id_only("cancel", cancel_usage, cli, argc, argv, cancel, force_cancel);
+	return id_only(&cancel_cmd, cli, argc, argv);
 }
 
 /* ---- helper: one phase of one profile ---- */
@@ -228,7 +228,7 @@ int cmd_helper(const struct cli *cli, int argc, char **argv)
 	struct step s = STEP_INIT;
 	const char *profile, *cmd = "helper";
 	struct errmsg e;
-	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, argc, argv, &a);
+	int ph, rc = op_args_parse(cmd, helper_usage, ARG_ID, 2, argc, argv, &a);
 
 	if (rc != OP_ARGS_GO_ON)
 		return rc;

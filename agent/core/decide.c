@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * decide.c - what the agent does next for an operation (decide.h): which
- * phase its state calls for, whether that phase may run (mayrun.h, the
- * same check a person's command makes), and what the agent adds: early
- * activation, auto-finalize, a CCA NEW register not yet cleared, and the
- * notifications worth sending.
+ * phase its state calls for (the phase table of mayrun.h), whether that
+ * phase may run (mayrun.h, the same check a person's command makes), and
+ * what the agent adds: early activation, auto-finalize, a CCA NEW register
+ * not yet cleared, and the notifications worth sending.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -88,23 +88,23 @@ struct decision decide(const struct op *op, const struct view *v)
 	struct errmsg e;
 	struct apqn where;
 	char n[APQN_STR_MAX];
-	int rc;
+	int rc, ph = phase_called_for(op->state);
+	const struct phase_states *ps;
 
-	switch (op->state) {
-	case OP_FINALIZED:
-	case OP_CANCELED:
-	case OP_ERROR:
+	if (ph < 0) {
 		d.action = ACT_NONE;
 		because(&d, "%s", op_state_name(op->state));
 		return d;
-	case OP_CANCELING:
+	}
+	ps = phase_states(ph);
+	switch (ph) {
+	case PHASE_CANCEL:
 		d.action = ACT_RUN;
 		d.phase = PHASE_CANCEL;
 		/* not judged here: the step checks I3 itself (and refuses) */
 		because(&d, "an interrupted cancel is run again");
 		return d;
-	case OP_PLANNED:
-	case OP_REENCIPHERING:
+	case PHASE_REENCIPHER:
 		if (activated_somewhere(op, v, &where)) {
 			d.action = ACT_ACTIVATED_EARLY;
 			d.event = "activated-early";
@@ -117,7 +117,7 @@ struct decision decide(const struct op *op, const struct view *v)
 			d.action = ACT_RUN;
 			d.phase = PHASE_REENCIPHER;
 			d.judged = true;
-			d.event = op->state == OP_PLANNED ? "loaded" : NULL;
+			d.event = op->state == ps->from ? "loaded" : NULL;
 			because(&d, "the new master keys are loaded on every APQN");
 			return d;
 		}
@@ -128,11 +128,10 @@ struct decision decide(const struct op *op, const struct view *v)
 			d.event = "apqn-missing";
 		because(&d, "%s", e.text);
 		return d;
-	case OP_REENCIPHERED:
-	case OP_FINALIZING:
+	case PHASE_FINALIZE:
 		rc = phase_may_run(op, PHASE_FINALIZE, v, &e);
-		if (rc == 0 && (op->state == OP_FINALIZING || cca_new_cleared(op, v))) {
-			if (op->state == OP_REENCIPHERED && !op->auto_finalize) {
+		if (rc == 0 && (op->state == ps->during || cca_new_cleared(op, v))) {
+			if (op->state == ps->from && !op->auto_finalize) {
 				d.action = ACT_WAIT;
 				because(&d, "active everywhere; auto-finalize is off: waiting for 'mkagent finalize'");
 				return d;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * mayrun.c - whether a phase may run now (mayrun.h): the state rules of
- * each phase, the one phase-to-guard mapping, and when a judgement made
+ * mayrun.c - whether a phase may run now (mayrun.h): the states of each
+ * phase and its state rules, the one phase-to-guard mapping, and when a judgement made
  * before a step still holds for it.
  */
 #include <errno.h>
@@ -9,6 +9,35 @@
 
 #include "core/macro.h"
 #include "core/mayrun.h"
+
+static const struct phase_states states[PHASE_COUNT] = {
+	[PHASE_REENCIPHER] = { OP_PLANNED, OP_REENCIPHERING, OP_REENCIPHERED },
+	[PHASE_FINALIZE] = { OP_REENCIPHERED, OP_FINALIZING, OP_FINALIZED },
+	[PHASE_CANCEL] = { OP_STATE_COUNT, OP_CANCELING, OP_CANCELED },
+	[PHASE_RECOVER] = { OP_ERROR, OP_ERROR, OP_ERROR },
+};
+
+const struct phase_states *phase_states(enum phase ph)
+{
+	return &states[ph];
+}
+
+int phase_called_for(enum op_state s)
+{
+	if (op_state_terminal(s) || s == OP_ERROR)
+		return -1;
+	for (int ph = 0; ph < PHASE_COUNT; ph++)
+		if (s == states[ph].from || s == states[ph].during)
+			return ph;
+	return -1;
+}
+
+int op_refuse_terminal(const char *id, enum op_state s, int err, struct errmsg *e)
+{
+	if (!op_state_terminal(s))
+		return 0;
+	return errmsg_set(e, err, "operation %s is %s", id, op_state_name(s));
+}
 
 bool op_phase_done(const struct op *op, enum phase ph)
 {
@@ -46,37 +75,42 @@ void op_skip_untouched_cancels(struct op *op)
 
 int phase_state_allows(const struct op *op, enum phase ph, struct errmsg *e)
 {
+	const struct phase_states *ps;
 	enum op_state s = op->state;
 	const char *name = op_state_name(s);
+	int rc = op_refuse_terminal(op->id, s, -EPERM, e);
 
-	if (op_state_terminal(s))
-		return errmsg_set(e, -EPERM, "operation %s is %s", op->id, name);
+	if (rc < 0)
+		return rc;
+	if ((unsigned int)ph >= PHASE_COUNT)
+		return errmsg_set(e, -EINVAL, "operation %s: no such phase", op->id);
+	ps = &states[ph];
 	switch (ph) {
 	case PHASE_REENCIPHER:
 		/* an error while re-enciphering may be taken up again */
-		if (s == OP_PLANNED || s == OP_REENCIPHERING ||
+		if (s == ps->from || s == ps->during ||
 		    (s == OP_ERROR && !op_phase_done(op, PHASE_REENCIPHER)))
 			return 0;
 		return errmsg_set(e, -EPERM, "operation %s is %s; there is nothing to re-encipher",
 				  op->id, name);
 	case PHASE_FINALIZE:
-		if (s == OP_REENCIPHERED || s == OP_FINALIZING ||
+		if (s == ps->from || s == ps->during ||
 		    (s == OP_ERROR && op_phase_done(op, PHASE_REENCIPHER)))
 			return 0;
 		return errmsg_set(e, -EPERM, "operation %s is %s; finalize needs it reenciphered",
 				  op->id, name);
 	case PHASE_CANCEL:
-		if (s != OP_FINALIZING)
+		if (s != states[PHASE_FINALIZE].during)
 			return 0;
-		return errmsg_set(e, -EPERM, "operation %s is finalizing; it cannot be canceled",
-				  op->id);
+		return errmsg_set(e, -EPERM, "operation %s is %s; it cannot be canceled", op->id,
+				  name);
 	case PHASE_RECOVER:
-		if (s == OP_ERROR)
+		if (s == ps->from)
 			return 0;
 		return errmsg_set(e, -EPERM, "operation %s is %s; recover is for operations in error",
 				  op->id, name);
 	default:
-		return errmsg_set(e, -EINVAL, "operation %s: no such phase", op->id);
+		return 0;
 	}
 }
 

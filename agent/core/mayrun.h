@@ -11,6 +11,25 @@
 #include "core/guard.h"
 #include "core/op.h"
 
+/*
+ * The states of each phase, the one table of them: the state it starts
+ * from (OP_STATE_COUNT: cancel starts from any but finalize's @during),
+ * the one it runs in, the one it moves to once every profile did it.
+ * Recover runs in error and leaves the operation there.
+ */
+struct phase_states {
+	enum op_state from, during, after;
+};
+
+const struct phase_states *phase_states(enum phase ph);
+/* The phase the agent takes up for an operation in state @s: the one that
+ * starts from @s or runs in it; -1 for none (finalized, canceled, error:
+ * a person decides). */
+int phase_called_for(enum op_state s);
+/* "operation ID is STATE", with @err, for a finalized or canceled
+ * operation; 0 for one in another state. */
+int op_refuse_terminal(const char *id, enum op_state s, int err, struct errmsg *e);
+
 /* Whether every profile of @op has @ph done (or has no such phase). */
 bool op_phase_done(const struct op *op, enum phase ph);
 /* Whether no profile of @op has started re-enciphering. */

@@ -11,19 +11,19 @@
 static const struct mk_type_info types[MK_TYPE_COUNT] = {
 	[MK_CCA_SYM] = { .name = "cca-sym", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
 		.opt = 's', .opt_name = "cca-sym-mkvp", .opt_arg = "MKVP",
-		.what = "CCA SYM master key", .queried = true },
+		.what = "CCA SYM master key", .regs = "CCA SYM", .queried = true },
 	[MK_CCA_ASYM] = { .name = "cca-asym", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 16,
 		.opt = 'S', .opt_name = "cca-asym-mkvp", .opt_arg = "MKVP",
-		.what = "CCA ASYM master key" },
+		.what = "CCA ASYM master key", .regs = "CCA ASYM" },
 	[MK_CCA_AES] = { .name = "cca-aes", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
 		.opt = 'A', .opt_name = "cca-aes-mkvp", .opt_arg = "MKVP",
-		.what = "CCA AES master key" },
+		.what = "CCA AES master key", .regs = "CCA AES" },
 	[MK_CCA_APKA] = { .name = "cca-apka", .mode = AP_MODE_CCA, .cli_bytes = 8, .sysfs_bytes = 8,
 		.opt = 'p', .opt_name = "cca-apka-mkvp", .opt_arg = "MKVP",
-		.what = "CCA APKA master key" },
+		.what = "CCA APKA master key", .regs = "CCA APKA" },
 	[MK_EP11] = { .name = "ep11", .mode = AP_MODE_EP11, .cli_bytes = 16, .sysfs_bytes = 32,
 		.opt = 'e', .opt_name = "ep11-wkvp", .opt_arg = "WKVP",
-		.what = "EP11 wrapping key" },
+		.what = "EP11 wrapping key", .regs = "EP11" },
 };
 
 static const char *const reg_names[REG_COUNT] = {
@@ -99,6 +99,26 @@ const char *reg_state_name(enum reg_state s)
 bool reg_state_has_mkvp(enum reg_state s)
 {
 	return s == REG_FULL || s == REG_VALID || s == REG_COMMITTED;
+}
+
+static const struct {
+	const char *a, *cards;
+} mode_words[] = {
+	[AP_MODE_UNKNOWN] = { "an unknown", "unknown" },
+	[AP_MODE_ACCEL] = { "an accelerator", "accelerator (CEXnA)" },
+	[AP_MODE_CCA] = { "a CCA", "CCA (CEXnC)" },
+	[AP_MODE_EP11] = { "an EP11", "EP11 (CEXnP)" },
+};
+
+const char *ap_mode_a(enum ap_mode m)
+{
+	return (unsigned int)m < ARRAY_SIZE(mode_words) ? mode_words[m].a : mode_words[0].a;
+}
+
+const char *ap_mode_cards(enum ap_mode m)
+{
+	return (unsigned int)m < ARRAY_SIZE(mode_words) ? mode_words[m].cards :
+							  mode_words[0].cards;
 }
 
 const char *ap_mode_name(enum ap_mode m)

@@ -63,6 +63,7 @@ struct mk_type_info {
 	const char *opt_name;	 /* --cca-aes-mkvp */
 	const char *opt_arg;	 /* its value in --help: MKVP */
 	const char *what;	 /* "CCA AES master key", for help and messages */
+	const char *regs;	 /* "CCA AES", in front of "registers" */
 	bool queried;		 /* not in sysfs: read with [registers] query-helper */
 };
 
@@ -83,3 +84,7 @@ const char *reg_state_name(enum reg_state s);
 bool reg_state_has_mkvp(enum reg_state s);
 
 const char *ap_mode_name(enum ap_mode m);
+/* A queue of mode @m in words: "an EP11", "a CCA", "an accelerator", "an unknown". */
+const char *ap_mode_a(enum ap_mode m);
+/* The cards that make queues of mode @m: "EP11 (CEXnP)", "CCA (CEXnC)". */
+const char *ap_mode_cards(enum ap_mode m);

@@ -125,4 +125,4 @@ void on_uevents(struct agent *ag);
 int lock_agent(struct agent *ag, struct errmsg *e);
 
 /* summary.c */
-void print_summary(struct agent *ag, bool json);
+int pass_summary(struct agent *ag, struct agent_pass *pass);

@@ -219,7 +219,7 @@ static void loop(struct agent *ag)
 	}
 }
 
-int agent_run(const struct agent_opts *o, struct errmsg *e)
+int agent_run(const struct agent_opts *o, struct agent_pass *pass, struct errmsg *e)
 {
 	struct agent ag = { .opts = o, .en = ENGINE_INIT, .sfd = -1, .tfd = -1, .ifd = -1,
 			    .epfd = -1, .lock_fd = -1 };
@@ -247,8 +247,9 @@ int agent_run(const struct agent_opts *o, struct errmsg *e)
 	reconcile(&ag);
 	if (o->once) {
 		finish_once(&ag);
-		print_summary(&ag, o->json);
-		rc = ag.bad_file ? -EBADMSG : 0;
+		rc = pass_summary(&ag, pass);
+		if (rc < 0)
+			errmsg_set(e, rc, "out of memory");
 	} else {
 		loop(&ag);
 		log_info("stopping");

@@ -6,33 +6,47 @@
  * (APQN, type) pair with it (I4).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/file.h>
 
 #include "core/macro.h"
-#include "io/log.h"
 #include "io/runner.h"
 #include "step/create.h"
 
+static void warn(create_warn_fn *fn, const char *fmt, ...) _printf_(2, 3);
+
+static void warn(create_warn_fn *fn, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fn(line);
+}
+
+static bool named(const char *const *names, const char *name)
+{
+	for (; *names; names++)
+		if (streq(*names, name))
+			return true;
+	return false;
+}
+
 /* The profiles @names lists (checked by create_check_profile_names()), or every
  * one that covers a type of @op. */
-static int choose_profiles(struct engine *en, const char *names, struct op *op, struct errmsg *e)
+static int choose_profiles(struct engine *en, const char *const *names, struct op *op,
+			   struct errmsg *e)
 {
 	for (size_t i = 0; i < en->profiles.n; i++) {
 		const struct profile *p = &en->profiles.v[i];
 		bool has[PHASE_COUNT];
 
-		if (names) {
-			char list[1024], *save = NULL;
-			bool named = false;
-
-			snprintf(list, sizeof(list), "%s", names);
-			for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save))
-				named |= streq(w, p->name);
-			if (!named)
-				continue;
-		} else if (!profile_covers(p, op)) {
+		if (names ? !named(names, p->name) : !profile_covers(p, op))
 			continue;
-		}
 		for (int ph = 0; ph < PHASE_COUNT; ph++)
 			has[ph] = p->phase[ph].present;
 		if (op_add_profile(op, p->name, has) < 0)
@@ -41,19 +55,12 @@ static int choose_profiles(struct engine *en, const char *names, struct op *op, 
 	return 0;
 }
 
-int create_check_profile_names(const struct engine *en, const char *names, struct errmsg *e)
+int create_check_profile_names(const struct engine *en, const char *const *names,
+			       struct errmsg *e)
 {
-	char list[1024], *save = NULL;
-
-	if (!names)
-		return 0;
-	snprintf(list, sizeof(list), "%s", names);
-	for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!profile_name_valid(w))
-			return errmsg_set(e, -EINVAL, "--profiles: '%s' is not a profile name", w);
-		if (!profiles_find(&en->profiles, w))
-			return errmsg_set(e, -ENOENT, "profile %s does not exist", w);
-	}
+	for (; names && *names; names++)
+		if (!profiles_find(&en->profiles, *names))
+			return errmsg_set(e, -ENOENT, "profile %s does not exist", *names);
 	return 0;
 }
 
@@ -66,7 +73,7 @@ int create_check_types(const struct engine *en, const struct op *op, const char 
 		if (op->has_new[t] && ti->queried && !*en->cfg.query_helper)
 			return errmsg_set(e, -EOPNOTSUPP, "-%c/--%s needs [registers] query-helper in "
 					  "%s: sysfs does not show the %s registers", ti->opt,
-					  ti->opt_name, config, ti->what);
+					  ti->opt_name, config, ti->regs);
 	}
 	return 0;
 }
@@ -94,7 +101,8 @@ static int check_registers(const struct apqn_view *a, const struct op *op, enum 
 }
 
 /* Each APQN @a exists, is of the kind of every type, has its registers. */
-static int check_apqn(const struct apqn_view *a, const struct op *op, struct errmsg *e)
+static int check_apqn(const struct apqn_view *a, const struct op *op, create_warn_fn *say,
+		      struct errmsg *e)
 {
 	char n[APQN_STR_MAX];
 
@@ -104,14 +112,11 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {
 		if (op->has_new[t] && !mode_has_type(a->mode, t))
 			return errmsg_set(e, -EMEDIUMTYPE, "APQN %s is %s queue: %s needs %s queues", n,
-					  a->mode == AP_MODE_EP11 ? "an EP11" :
-					  a->mode == AP_MODE_CCA  ? "a CCA" :
-					  a->mode == AP_MODE_ACCEL ? "an accelerator" : "an unknown",
-					  mk_type_name(t),
-					  mk_type_mode(t) == AP_MODE_EP11 ? "EP11 (CEXnP)" : "CCA (CEXnC)");
+					  ap_mode_a(a->mode), mk_type_name(t),
+					  ap_mode_cards(mk_type_mode(t)));
 	}
 	if (queue_usability(&a->queue) != QUEUE_USABLE)
-		say_warn("APQN %s is %s: the agent waits for it", n,
+		warn(say, "APQN %s is %s: the agent waits for it", n,
 			 queue_usability_name(queue_usability(&a->queue)));
 	for (int t = 0; t < MK_TYPE_COUNT && (a->regs_read || a->read_error[0]); t++) {
 		int rc = op->has_new[t] ? check_registers(a, op, t, e) : 0;
@@ -123,7 +128,7 @@ static int check_apqn(const struct apqn_view *a, const struct op *op, struct err
 }
 
 /* The APQNs' current patterns, kept as the old ones where they agree. */
-static void record_old(const struct view *v, struct op *op)
+static void record_old(const struct view *v, struct op *op, create_warn_fn *say)
 {
 	for (int t = 0; t < MK_TYPE_COUNT; t++) {
 		bool have = false, differ = false;
@@ -142,8 +147,8 @@ static void record_old(const struct view *v, struct op *op)
 			have = true;
 		}
 		if (differ)
-			say_warn("the APQNs' current %s patterns differ; none is kept as the old pattern",
-				 mk_type_name(t));
+			warn(say, "the APQNs' current %s patterns differ; none is kept as the old pattern",
+			     mk_type_name(t));
 		else if (have) {
 			op->has_old[t] = true;
 			op->old_mkvp[t] = old;
@@ -151,14 +156,22 @@ static void record_old(const struct view *v, struct op *op)
 	}
 }
 
+struct unreadable {
+	const char *who;
+	create_warn_fn *say;
+};
+
 static void warn_unreadable(void *ctx, const char *sub, const char *why)
 {
+	const struct unreadable *u = ctx;
+
 	(void)sub;
-	say_warn("%s: %s (not checked for overlap)", (const char *)ctx, why);
+	warn(u->say, "%s: %s (not checked for overlap)", u->who, why);
 }
 
 /* Refuse when a live operation shares an (APQN, MK type) pair (I4). */
-static int check_overlap(const char *who, struct engine *en, const struct op *op, struct errmsg *e)
+static int check_overlap(const struct unreadable *u, struct engine *en, const struct op *op,
+			 struct errmsg *e)
 {
 	struct op_list ops = { 0 };
 	struct apqn a;
@@ -166,7 +179,7 @@ static int check_overlap(const char *who, struct engine *en, const struct op *op
 	char n[APQN_STR_MAX];
 	int rc = 0;
 
-	if (store_list(&en->store, STORE_LIVE, &ops, warn_unreadable, (void *)who) < 0)
+	if (store_list(&en->store, STORE_LIVE, &ops, warn_unreadable, (void *)u) < 0)
 		return errmsg_set(e, -EIO, "cannot list the operations in %s", en->store.dir);
 	for (size_t i = 0; i < ops.n && rc == 0; i++) {
 		if (op_state_terminal(ops.v[i].state) || !op_overlaps(op, &ops.v[i], &a, &t))
@@ -179,7 +192,8 @@ static int check_overlap(const char *who, struct engine *en, const struct op *op
 	return rc;
 }
 
-int create_check(struct engine *en, struct op *op, const char *names, bool now, struct errmsg *e)
+int create_check(struct engine *en, struct op *op, const char *const *names, bool now,
+		 create_warn_fn *say, struct errmsg *e)
 {
 	_cleanup_(view_free) struct view v = { 0 };
 	int rc = choose_profiles(en, names, op, e);
@@ -187,10 +201,10 @@ int create_check(struct engine *en, struct op *op, const char *names, bool now, 
 	if (rc == 0)
 		rc = step_read_view(en, op, NULL, &v, e);
 	for (size_t i = 0; rc == 0 && i < v.n; i++)
-		rc = check_apqn(&v.v[i], op, e);
+		rc = check_apqn(&v.v[i], op, say, e);
 	if (rc < 0)
 		return rc;
-	record_old(&v, op);
+	record_old(&v, op, say);
 	if (now) {
 		rc = phase_guard(op, PHASE_REENCIPHER, &v, e);
 		if (rc == 0)
@@ -200,8 +214,9 @@ int create_check(struct engine *en, struct op *op, const char *names, bool now, 
 }
 
 int create_write(struct engine *en, struct op *op, const char *state_dir, const char *who,
-		 int *lock, struct errmsg *e)
+		 create_warn_fn *say, int *lock, struct errmsg *e)
 {
+	const struct unreadable u = { who, say };
 	int rc;
 
 	/* every check passed: now the state directory, or what it lacks, may
@@ -216,11 +231,14 @@ int create_write(struct engine *en, struct op *op, const char *state_dir, const 
 		;
 	if (rc < 0)
 		return errmsg_set(e, rc, "cannot lock %s: %s", en->store.dir, strerror(-rc));
-	rc = check_overlap(who, en, op, e);
+	rc = check_overlap(&u, en, op, e);
 	if (rc < 0)
 		return rc;
-	if (store_new_id(&en->store, op->id) < 0)
-		return errmsg_set(e, -EEXIST, "cannot find a free operation ID");
+	rc = store_new_id(&en->store, op->id);
+	if (rc == -EEXIST)
+		return errmsg_set(e, rc, "cannot find a free operation ID");
+	if (rc < 0)
+		return errmsg_set(e, rc, "cannot make an operation ID: %s", strerror(-rc));
 	op->state = OP_PLANNED;
 	op->created = op->updated = time(NULL);
 	*lock = store_lock_op(&en->store, op->id);

@@ -287,7 +287,10 @@ static int run_one(struct engine *en, struct op *op, const struct profile *p, en
 	return rc;
 }
 
-/* A status the file already holds is not written again. */
+/* A status the file already holds is not written again. A write that
+ * fails is -EIO (the store's line in @e), whatever errno it had: the
+ * callers of engine_run_phase() read -EAGAIN as a helper's "later" and
+ * -EINTR as an interruption. */
 static int set_status(struct engine *en, struct op *op, struct op_profile *opp, enum phase ph,
 		      enum phase_status s, struct errmsg *e)
 {
@@ -295,7 +298,7 @@ static int set_status(struct engine *en, struct op *op, struct op_profile *opp, 
 		return 0;
 	opp->phase[ph] = s;
 	op->updated = time(NULL);
-	return store_write(&en->store, op, e);
+	return store_write(&en->store, op, e) < 0 ? -EIO : 0;
 }
 
 static bool phase_runs(const struct op_profile *opp, enum phase ph, const char *only_profile)

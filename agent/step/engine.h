@@ -48,8 +48,9 @@ void engine_mark_first_running(struct op *op, enum phase ph);
  * @only_profile), recording each profile's status. 0 when all are done;
  * -EAGAIN when a helper exited 75 (its phase pending: try again later);
  * -EINTR when a signal came (I9: the helper is gone, its phase pending);
- * else a failure, which moves the op to error with the reason of DESIGN
- * §5, also in @e.
+ * -EIO when a status could not be written (whatever the store's errno;
+ * @e says why); else a failure, which moves the op to error with the
+ * reason of DESIGN §5, also in @e.
  */
 int engine_run_phase(struct engine *en, struct op *op, enum phase ph, const char *only_profile,
 		     struct errmsg *e);

@@ -43,8 +43,7 @@ static int not_steppable(struct engine *en, const char *id, struct errmsg *e)
 
 	if (rc < 0)
 		return rc;
-	if (archived || op_state_terminal(op.state))
-		rc = errmsg_set(e, -ENOENT, "operation %s is %s", id, op_state_name(op.state));
+	rc = op_refuse_terminal(id, op.state, -ENOENT, e);
 	op_free(&op);
 	return rc;
 }
@@ -73,11 +72,8 @@ int step_hold(struct step *s, struct engine *en, const char *id, struct errmsg *
 	if (rc < 0) {
 		s->op = (struct op){ 0 };
 	} else if (archived || op_state_terminal(s->op.state)) {
-		if (archived)
-			rc = errmsg_set(e, -ENOENT, "the operation was just archived");
-		else
-			rc = errmsg_set(e, -ENOENT, "operation %s is %s", id,
-					op_state_name(s->op.state));
+		rc = archived ? errmsg_set(e, -ENOENT, "the operation was just archived") :
+				op_refuse_terminal(id, s->op.state, -ENOENT, e);
 		op_free(&s->op);
 		s->op = (struct op){ 0 };
 	}
@@ -107,14 +103,17 @@ void step_release(struct step *s)
 	op_free(&s->op);
 }
 
+const char *step_query_helper(const struct engine *en, const struct op *op)
+{
+	return op_needs_query(op) && *en->cfg.query_helper ? en->cfg.query_helper : NULL;
+}
+
 int step_read_view(struct engine *en, const struct op *op, const struct verdict *vd,
 		   struct view *v, struct errmsg *e)
 {
-	const char *query = op_needs_query(op) ? en->cfg.query_helper : NULL;
-
 	if (vd && vd->view && view_merge(vd->view, &(struct view){ 0 }, &op->apqns, v) == 0)
 		return 0;
-	return view_read(v, &op->apqns, query, e);
+	return view_read(v, &op->apqns, step_query_helper(en, op), e);
 }
 
 int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct errmsg *e)
@@ -142,18 +141,18 @@ int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct e
 	return 0;
 }
 
-/* Enter @during (unless there already), run @ph of every profile, and on
- * success move on to @after. */
-static int run_through(struct step *s, enum phase ph, enum op_state during, enum op_state after,
-		       struct errmsg *e)
+/* Enter the state @ph runs in (unless there already), run @ph of every
+ * profile, and on success move on to the state after it. */
+static int run_through(struct step *s, enum phase ph, struct errmsg *e)
 {
+	const struct phase_states *ps = phase_states(ph);
 	struct op *op = &s->op;
 	struct errmsg why;
 	int rc;
 
-	if (op->state != during) {
+	if (op->state != ps->during) {
 		engine_mark_first_running(op, ph); /* written with the new state: one write less */
-		rc = engine_transition(s->en, op, during, NULL, e);
+		rc = engine_transition(s->en, op, ps->during, NULL, e);
 		if (rc < 0)
 			return rc;
 	}
@@ -162,10 +161,10 @@ static int run_through(struct step *s, enum phase ph, enum op_state during, enum
 	rc = engine_run_phase(s->en, op, ph, NULL, &why);
 	if (rc == -EAGAIN)
 		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
-				  op_state_name(during), why.text);
+				  op_state_name(ps->during), why.text);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
-	return engine_transition(s->en, op, after, NULL, e);
+	return engine_transition(s->en, op, ps->after, NULL, e);
 }
 
 /* After a new key went active too early: each profile's recover phase,
@@ -207,12 +206,11 @@ int step_phase(struct step *s, enum phase ph, struct errmsg *e)
 {
 	switch (ph) {
 	case PHASE_REENCIPHER:
-		return run_through(s, ph, OP_REENCIPHERING, OP_REENCIPHERED, e);
 	case PHASE_FINALIZE:
-		return run_through(s, ph, OP_FINALIZING, OP_FINALIZED, e);
+		return run_through(s, ph, e);
 	case PHASE_CANCEL:
 		op_skip_untouched_cancels(&s->op);
-		return run_through(s, ph, OP_CANCELING, OP_CANCELED, e);
+		return run_through(s, ph, e);
 	case PHASE_RECOVER:
 		return recover(s, e);
 	default:
