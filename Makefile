@@ -217,7 +217,7 @@ deb: need-deps
 
 # make memcheck: the unit tests under valgrind, failing on any error or leak.
 MEMCHECK_TESTS := test-apqn test-mkvp test-mkvps test-opfile test-config test-decide test-uevent \
-	test-ini test-queue
+	test-ini test-queue test-readplan test-mktype
 memcheck: need-deps
 	@$(MAKE) --no-print-directory tests
 	@command -v valgrind >/dev/null || $(MAKE) --no-print-directory deps DEB_PKGS=valgrind
