@@ -172,9 +172,19 @@ static void reencipher_a_rechecks(void)
 	close(fd);
 	{
 		int status = -1;
-		ssize_t n = read(pipefd[0], out, sizeof(out) - 1);
+		size_t len = 0;
+		ssize_t n;
 
-		out[n > 0 ? n : 0] = '\0';
+		/* the child writes its stdout and stderr apart: read to EOF */
+		while (len < sizeof(out) - 1 &&
+		       (n = read(pipefd[0], out + len, sizeof(out) - 1 - len)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			len += (size_t)n;
+		}
+		out[len] = '\0';
 		close(pipefd[0]);
 		waitpid(pid, &status, 0);
 		is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1,
