@@ -248,6 +248,43 @@ static void guards(struct op *op, struct apqn_view *slots)
 	ok(phase_may_run(op, PHASE_FINALIZE, &v, &e) == 0, "phase_may_run: both pass");
 }
 
+/* I5's question, asked by decide() and by a step whose consumer failed. */
+static void activated(struct op *op, struct apqn_view *slots)
+{
+	static const struct {
+		enum sit s;
+		int where; /* the index of the APQN named, -1: none */
+	} cases[] = {
+		{ LOADED, -1 }, { ACTIVE_SOME, 0 }, { ACTIVE_ALL, 0 }, { ACTIVE_NEW_FULL, 0 },
+		{ OFFLINE, -1 }, { MISSING, -1 },
+	};
+	char n[APQN_STR_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct view v = make_view(cases[i].s, slots);
+		struct apqn where = { 0xff, 0xff };
+		bool got = guard_activated(op, &v, &where);
+
+		ok(got == (cases[i].where >= 0) &&
+			   (!got || apqn_eq(where, op->apqns.v[cases[i].where])),
+		   "guard_activated, %s: %s", sit_names[cases[i].s],
+		   got ? apqn_format(where, n) : "no");
+	}
+	{
+		struct view v = make_view(ACTIVE_SOME, slots);
+		struct apqn where;
+
+		slots[0].regs_read = false;
+		ok(!guard_activated(op, &v, &where), "guard_activated: registers not read say nothing");
+	}
+	one_profile(op, PS_FAILED);
+	ok(op_recover_pending(op), "a pending recover phase is pending");
+	op->profiles[0].phase[PHASE_RECOVER] = PS_DONE;
+	ok(!op_recover_pending(op), "a recover phase done is not");
+	op->profiles[0].phase[PHASE_RECOVER] = PS_NONE;
+	ok(!op_recover_pending(op), "nor is a profile without one");
+}
+
 static void skip_cancels(struct op *op)
 {
 	static const enum phase_status re[] = { PS_NONE, PS_PENDING, PS_RUNNING, PS_DONE, PS_FAILED };
@@ -407,6 +444,7 @@ int main(void)
 		   "canceling: run cancel, not judged (the step checks I3 itself)");
 	}
 	may_run_tests(&op, slots);
+	activated(&op, slots);
 	phase_table();
 	apqn_list_free(&op.apqns);
 	return done_testing();

@@ -31,25 +31,6 @@ static void because(struct decision *d, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Whether a new pattern of @op is in the CUR register of any APQN. */
-static bool activated_somewhere(const struct op *op, const struct view *v, struct apqn *where)
-{
-	for (size_t i = 0; i < v->n; i++) {
-		const struct apqn_view *a = &v->v[i];
-
-		if (!a->regs_read || !apqn_list_contains(&op->apqns, a->apqn))
-			continue;
-		for (int t = 0; t < MK_TYPE_COUNT; t++) {
-			if (op->has_new[t] && a->regs.has[t] &&
-			    mk_register_holds(&a->regs.reg[t][REG_CUR], &op->new_mkvp[t])) {
-				*where = a->apqn;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
 /* Any APQN not on the bus at all. */
 static bool apqn_missing(const struct op *op, const struct view *v, struct apqn *where)
 {
@@ -105,7 +86,7 @@ struct decision decide(const struct op *op, const struct view *v)
 		because(&d, "an interrupted cancel is run again");
 		return d;
 	case PHASE_REENCIPHER:
-		if (activated_somewhere(op, v, &where)) {
+		if (guard_activated(op, v, &where)) {
 			d.action = ACT_ACTIVATED_EARLY;
 			d.event = "activated-early";
 			because(&d, "APQN %s has a new master key active before every consumer re-enciphered",

@@ -220,3 +220,21 @@ int guard_cancel(const struct op *op, const struct view *v, bool nothing_done, s
 	}
 	return 0;
 }
+
+bool guard_activated(const struct op *op, const struct view *v, struct apqn *where)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		const struct apqn_view *a = &v->v[i];
+
+		if (!a->regs_read || !apqn_list_contains(&op->apqns, a->apqn))
+			continue;
+		for (int t = 0; t < MK_TYPE_COUNT; t++) {
+			if (op->has_new[t] && a->regs.has[t] &&
+			    mk_register_holds(&a->regs.reg[t][REG_CUR], &op->new_mkvp[t])) {
+				*where = a->apqn;
+				return true;
+			}
+		}
+	}
+	return false;
+}

@@ -36,6 +36,9 @@ int guard_finalize(const struct op *op, const struct view *v, struct errmsg *e);
 /* I3: no APQN's CUR holds a new pattern. Unreadable APQNs are refused
  * unless @nothing_done (no consumer has re-enciphered anything). */
 int guard_cancel(const struct op *op, const struct view *v, bool nothing_done, struct errmsg *e);
+/* I5: whether a new pattern of @op is in the CUR register of an APQN
+ * whose registers were read; @where: the first such APQN. */
+bool guard_activated(const struct op *op, const struct view *v, struct apqn *where);
 /* Whether @a can take part in a step at all (queue_usability()), and its
  * registers were read; names what is wrong. */
 int guard_usable(const struct apqn_view *a, struct errmsg *e);

@@ -50,6 +50,14 @@ bool op_phase_done(const struct op *op, enum phase ph)
 	return true;
 }
 
+bool op_recover_pending(const struct op *op)
+{
+	for (size_t i = 0; i < op->nprofiles; i++)
+		if (op->profiles[i].phase[PHASE_RECOVER] == PS_PENDING)
+			return true;
+	return false;
+}
+
 static bool untouched(enum phase_status reencipher)
 {
 	return reencipher == PS_PENDING || reencipher == PS_NONE;

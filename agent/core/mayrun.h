@@ -32,6 +32,8 @@ int op_refuse_terminal(const char *id, enum op_state s, int err, struct errmsg *
 
 /* Whether every profile of @op has @ph done (or has no such phase). */
 bool op_phase_done(const struct op *op, enum phase ph);
+/* Whether some profile of @op has its recover phase still to run. */
+bool op_recover_pending(const struct op *op);
 /* Whether no profile of @op has started re-enciphering. */
 bool op_nothing_reenciphered(const struct op *op);
 /* Cancel phases undo what re-enciphering did: those of the profiles whose

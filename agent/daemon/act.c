@@ -45,8 +45,7 @@ static void activated_early(struct agent *ag, struct tracked *t, const struct de
 		engine_fail(&ag->en, &op, "activated-early", "activated-early", &e);
 		ag->en.notify = notify_aside;
 		t->rt.state = OP_ERROR;
-		for (size_t i = 0; ag->en.cfg.auto_recover && i < op.nprofiles; i++)
-			recover |= op.profiles[i].phase[PHASE_RECOVER] == PS_PENDING;
+		recover = ag->en.cfg.auto_recover && op_recover_pending(&op);
 	}
 	close(lock);
 	send_held_back(ag, &op, true);

@@ -141,32 +141,6 @@ int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct e
 	return 0;
 }
 
-/* Enter the state @ph runs in (unless there already), run @ph of every
- * profile, and on success move on to the state after it. */
-static int run_through(struct step *s, enum phase ph, struct errmsg *e)
-{
-	const struct phase_states *ps = phase_states(ph);
-	struct op *op = &s->op;
-	struct errmsg why;
-	int rc;
-
-	if (op->state != ps->during) {
-		engine_mark_first_running(op, ph); /* written with the new state: one write less */
-		rc = engine_transition(s->en, op, ps->during, NULL, e);
-		if (rc < 0)
-			return rc;
-	}
-	if (s->started)
-		s->started(s, ph);
-	rc = engine_run_phase(s->en, op, ph, NULL, &why);
-	if (rc == -EAGAIN)
-		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
-				  op_state_name(ps->during), why.text);
-	if (rc < 0)
-		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
-	return engine_transition(s->en, op, ps->after, NULL, e);
-}
-
 /* After a new key went active too early: each profile's recover phase,
  * and a reason that says which consumers could and could not recover. */
 static int recover(struct step *s, struct errmsg *e)
@@ -200,6 +174,68 @@ static int recover(struct step *s, struct errmsg *e)
 	if (bad_list[0])
 		return errmsg_set(e, -EIO, "operation %s: %s", op->id, op->reason);
 	return 0;
+}
+
+/*
+ * I5 while re-enciphering: a consumer failed, maybe because the officer
+ * activated the new key meanwhile (its NEW register emptied under it).
+ * The registers tell. If so the reason becomes activated-early (the
+ * consumer's failure stays in the audit log), and with auto-recover the
+ * recover phases run at once, under the lock the step holds.
+ */
+static int failed_reencipher(struct step *s, const struct errmsg *why, struct errmsg *e)
+{
+	_cleanup_(view_free) struct view v = { 0 };
+	struct op *op = &s->op;
+	char n[APQN_STR_MAX];
+	struct errmsg unread;
+	struct apqn where;
+	int rc;
+
+	if (step_read_view(s->en, op, NULL, &v, &unread) < 0 || !guard_activated(op, &v, &where))
+		return errmsg_set(e, -EIO, "operation %s: %s", op->id, why->text);
+	apqn_format(where, n);
+	log_warn("operation %s: APQN %s has a new master key active before every consumer re-enciphered",
+		 op->id, n);
+	rc = engine_fail(s->en, op, "activated-early", "activated-early", e);
+	if (rc < 0)
+		return rc;
+	if (s->en->cfg.auto_recover && op_recover_pending(op)) {
+		rc = recover(s, e);
+		if (rc == -EINTR)
+			return rc;
+	}
+	return errmsg_set(e, -EIO,
+			  "operation %s: APQN %s has a new master key active before every consumer re-enciphered (%s); it is in error: %s",
+			  op->id, n, why->text, op->reason);
+}
+
+/* Enter the state @ph runs in (unless there already), run @ph of every
+ * profile, and on success move on to the state after it. */
+static int run_through(struct step *s, enum phase ph, struct errmsg *e)
+{
+	const struct phase_states *ps = phase_states(ph);
+	struct op *op = &s->op;
+	struct errmsg why;
+	int rc;
+
+	if (op->state != ps->during) {
+		engine_mark_first_running(op, ph); /* written with the new state: one write less */
+		rc = engine_transition(s->en, op, ps->during, NULL, e);
+		if (rc < 0)
+			return rc;
+	}
+	if (s->started)
+		s->started(s, ph);
+	rc = engine_run_phase(s->en, op, ph, NULL, &why);
+	if (rc == -EAGAIN)
+		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
+				  op_state_name(ps->during), why.text);
+	if (rc < 0 && ph == PHASE_REENCIPHER && op->state == OP_ERROR)
+		return failed_reencipher(s, &why, e);
+	if (rc < 0)
+		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
+	return engine_transition(s->en, op, ps->after, NULL, e);
 }
 
 int step_phase(struct step *s, enum phase ph, struct errmsg *e)
