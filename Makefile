@@ -114,8 +114,13 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+selftest/demo selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
 		$(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
+
+SIMKEYS_OBJS := selftest/simkeys.o selftest/simkeys-helper.o selftest/simkeys-store.o
+
+selftest/simkeys: $(SIMKEYS_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 TOOL_SIMS := selftest/tools/zkey
