@@ -42,7 +42,7 @@ struct want_card {
 	const char *type, *hwtype, *functions;
 };
 
-/* ap_functions as apsim sets them (AP_FUNC_* in apsim.c), in lszcrypt's
+/* ap_functions as apsim sets them (AP_FUNC_* in apsim-devices.c), in lszcrypt's
  * letters S M C D A X N F R. */
 static const struct want_card CARDS[] = {
 	{ 0x01, "CEX8C", "14", "S--D--N--" },
