@@ -187,8 +187,10 @@ interop-root: interop-deps
 
 # The simulated CCA adapter, built here: bookworm's glibc is older than
 # trixie's, so the library loads in the root.
-selftest/interop/libcsulcca.so: selftest/interop/csulcca.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
+CSULCCA_SRCS := $(wildcard selftest/interop/csulcca/*.c)
+selftest/interop/libcsulcca.so: $(CSULCCA_SRCS) selftest/interop/csulcca/csulcca.h
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ \
+		$(CSULCCA_SRCS) -lcrypto
 
 # A PKCS#11 application for the root (pkcs11.h from p11-kit, nothing linked).
 selftest/interop/p11app: selftest/interop/p11app.c
