@@ -112,8 +112,12 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/simkeys selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
+selftest/demo selftest/simkeys: %: %.o selftest/libselftest.a agent/libmkagent.a \
 		$(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
+
+ZKEY_OBJS := $(patsubst %.c,%.o,selftest/tools/zkey.c $(wildcard selftest/tools/zkey-*.c))
+selftest/tools/zkey: $(ZKEY_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 TOOL_SIMS := selftest/tools/zkey
@@ -317,7 +321,7 @@ install: all
 clean:
 	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/io/paths.h
 	rm -f agent/*/*.o agent/*/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
+		selftest/*.a selftest/tools/*.o selftest/tools/*.d selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
 		$(INTEROP_TESTS) selftest/interop/test-lszcrypt
