@@ -114,13 +114,16 @@ selftest/libselftest.a: $(SIM_OBJS)
 selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-selftest/demo selftest/tools/zkey: %: %.o selftest/libselftest.a agent/libmkagent.a \
-		$(FLAGS_STAMP)
+selftest/demo: selftest/demo.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 SIMKEYS_OBJS := selftest/simkeys.o selftest/simkeys-helper.o selftest/simkeys-store.o
 
 selftest/simkeys: $(SIMKEYS_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
+
+ZKEY_OBJS := $(patsubst %.c,%.o,selftest/tools/zkey.c $(wildcard selftest/tools/zkey-*.c))
+selftest/tools/zkey: $(ZKEY_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 TOOL_SIMS := selftest/tools/zkey
@@ -194,8 +197,10 @@ interop-root: interop-deps
 
 # The simulated CCA adapter, built here: bookworm's glibc is older than
 # trixie's, so the library loads in the root.
-selftest/interop/libcsulcca.so: selftest/interop/csulcca.c
-	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -lcrypto
+CSULCCA_SRCS := $(wildcard selftest/interop/csulcca/*.c)
+selftest/interop/libcsulcca.so: $(CSULCCA_SRCS) selftest/interop/csulcca/csulcca.h
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(CPPFLAGS) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ \
+		$(CSULCCA_SRCS) -lcrypto
 
 # A PKCS#11 application for the root (pkcs11.h from p11-kit, nothing linked).
 selftest/interop/p11app: selftest/interop/p11app.c
@@ -322,7 +327,7 @@ install: all
 clean:
 	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/io/paths.h
 	rm -f agent/*/*.o agent/*/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/tools/*.o selftest/tools/eio.so selftest/bench/*.o \
+		selftest/*.a selftest/tools/*.o selftest/tools/*.d selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
 		$(INTEROP_TESTS) selftest/interop/test-lszcrypt
