@@ -171,7 +171,8 @@ stress: need-deps
 # make bench: mkagent and the alternatives measured side by side on apsim;
 # the figures go to selftest/bench/last-run.md (see selftest/bench/README.md).
 BENCH_RUN := latency reads idle scale-head "scale 256" "scale 1024" "scale 4096" ops phase
-selftest/bench/bench: selftest/bench/bench.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
+BENCH_OBJS := $(patsubst %.c,%.o,$(filter-out selftest/bench/stamp.c,$(wildcard selftest/bench/*.c)))
+selftest/bench/bench: $(BENCH_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
 selftest/bench/stamp: selftest/bench/stamp.c $(FLAGS_STAMP)
@@ -336,4 +337,4 @@ FORCE:
 .PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root \
 	interop-lszcrypt interop-lszcrypt-deps bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
--include $(wildcard agent/*/*.d agent/faults/*/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d)
+-include $(wildcard agent/*/*.d agent/faults/*/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d selftest/bench/*.d)
