@@ -57,8 +57,13 @@ SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)
 
-HELPER_SRCS := $(wildcard helpers/*.c)
-HELPER_BINS := $(HELPER_SRCS:.c=)
+# A helper in C is one file, helpers/NAME.c built as helpers/NAME, or a folder,
+# helpers/NAME/*.c built as helpers/mkagent-NAME. The other files are scripts.
+HELPER_DIRS := $(patsubst %/,%,$(wildcard helpers/*/))
+HELPER_OBJS := $(patsubst %.c,%.o,$(wildcard helpers/*/*.c))
+HELPER_DIR_BINS := $(patsubst helpers/%,helpers/mkagent-%,$(HELPER_DIRS))
+HELPER_BINS := $(patsubst %.c,%,$(wildcard helpers/*.c)) $(HELPER_DIR_BINS)
+HELPER_SCRIPTS := $(filter-out %.c $(HELPER_BINS) $(HELPER_DIRS),$(wildcard helpers/*))
 
 all: agent/mkagent $(HELPER_BINS)
 
@@ -82,6 +87,13 @@ agent/io/config.o agent/faults/io/config.o: agent/io/paths.h
 
 helpers/%: helpers/%.c $(FLAGS_STAMP)
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+helpers/%.o: helpers/%.c $(FLAGS_STAMP)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# a folder's helper links the objects of its folder
+$(HELPER_DIR_BINS): helpers/mkagent-%: $(HELPER_OBJS) $(FLAGS_STAMP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter helpers/$*/%,$^)
 
 agent/libmkagent.a: $(AGENT_OBJS)
 	rm -f $@ && $(AR) rcs $@ $(inputs)
@@ -316,10 +328,10 @@ install: all
 		s=$${m##*.}; $(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; \
 		$(SUBST_PATHS) $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} && \
 		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; done
-	for f in helpers/*; do case "$$f" in *.c) continue ;; esac; [ -x "$$f" ] || continue; \
-		if [ -f "$$f.c" ]; then $(INSTALL) -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/ || exit 1; \
-		else $(SUBST_PATHS) $$f > $(DESTDIR)$(LIBEXECDIR)/$${f##*/} && \
-		chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$${f##*/} || exit 1; fi; done
+	$(INSTALL) -m 0755 $(HELPER_BINS) $(DESTDIR)$(LIBEXECDIR)/
+	for f in $(HELPER_SCRIPTS); do [ -x "$$f" ] || continue; \
+		$(SUBST_PATHS) $$f > $(DESTDIR)$(LIBEXECDIR)/$${f##*/} && \
+		chmod 0755 $(DESTDIR)$(LIBEXECDIR)/$${f##*/} || exit 1; done
 	for f in profiles/*.profile rules/*.rules etc/*.conf etc/*.service; do \
 		case "$$f" in *.profile) d=$(SYSCONFDIR)/mkagent/profiles ;; *.rules) d=$(UDEVRULESDIR) ;; \
 		*.conf) d=$(SYSCONFDIR)/mkagent ;; *) d=$(UNITDIR) ;; esac; \
@@ -330,6 +342,7 @@ clean:
 	rm -f agent/*/*.o agent/*/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
 		selftest/*.a selftest/tools/*.o selftest/tools/*.d selftest/tools/eio.so selftest/bench/*.o \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
+		helpers/*/*.o helpers/*/*.d \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
 		$(INTEROP_TESTS) selftest/interop/test-lszcrypt
 
@@ -337,4 +350,5 @@ FORCE:
 .PHONY: FORCE all tests deps need-deps check demo interop interop-deps interop-root \
 	interop-lszcrypt interop-lszcrypt-deps bench deb fuzz fuzz-deps $(addprefix fuzz-,$(FUZZ_NAMES)) stress memcheck install clean
 .SECONDARY:
--include $(wildcard agent/*/*.d agent/faults/*/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d selftest/bench/*.d)
+-include $(wildcard agent/*/*.d agent/faults/*/*.d selftest/*.d selftest/tools/*.d selftest/interop/*.d \
+	selftest/bench/*.d helpers/*/*.d)

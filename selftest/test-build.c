@@ -64,9 +64,9 @@ int main(void)
 
 	copy = make_tmpdir("build");
 	snprintf(cmd, sizeof(cmd),
-		 "mkdir -p %1$s/helpers && cp %2$s/Makefile %1$s/ && "
-		 "(cd %2$s && find agent -name '*.[ch]' ! -path 'agent/faults/*' -exec cp --parents -t %1$s {} +) && "
-		 "cp %2$s/helpers/*.c %1$s/helpers/ && "
+		 "cp %2$s/Makefile %1$s/ && "
+		 "(cd %2$s && find agent helpers -name '*.[ch]' ! -path 'agent/faults/*' "
+		 "-exec cp --parents -t %1$s {} +) && "
 		 "rm -f %1$s/agent/io/paths.h",
 		 copy, build_path("."));
 	if (system(cmd) != 0)
@@ -76,6 +76,8 @@ int main(void)
 	is_int(every_compile_has(r.out, "-DMKAGENT_CPPFLAGS_SEEN", &n), 0,
 	       "every compile of make all takes CPPFLAGS (Debian's -D_FORTIFY_SOURCE)");
 	ok(n > 30, "(%d compiles seen)", n);
+	ok(compiles(&r, "helpers/opencryptoki/main.o") && strstr(r.out, "-o helpers/mkagent-opencryptoki "),
+	   "a helper that is a folder (helpers/opencryptoki/) is built as helpers/mkagent-opencryptoki");
 	run_result_free(&r);
 	make(&r, "-n -B agent/core/apqn.o CC=cc 'PKG_CONFIG=echo -DMKAGENT_FAKE_PKG_CONFIG'");
 	ok(r.out && strstr(r.out, "-DMKAGENT_FAKE_PKG_CONFIG"), "pkg-config is $(PKG_CONFIG)");

@@ -150,6 +150,8 @@ int main(void)
 	}
 	snprintf(path, sizeof(path), "%s/usr/libexec/mkagent/mkagent-pin-file.c", dest);
 	ok(access(path, F_OK) != 0, "but no helper source");
+	snprintf(path, sizeof(path), "%s/usr/libexec/mkagent/opencryptoki", dest);
+	ok(access(path, F_OK) != 0, "nor a helper's folder of sources");
 	installed_paths_exist(dest, "/usr/", "/usr/local/");
 	remove_tree(dest);
 	free(dest);
