@@ -340,7 +340,7 @@ install: all
 clean:
 	rm -rf agent/faults agent/mkagent-faults $(FLAGS_STAMP) agent/io/paths.h
 	rm -f agent/*/*.o agent/*/*.d agent/*.a agent/mkagent selftest/*.o selftest/*.d \
-		selftest/*.a selftest/tools/*.o selftest/tools/*.d selftest/tools/eio.so selftest/bench/*.o \
+		selftest/*.a selftest/tools/*.o selftest/tools/*.d selftest/tools/eio.so selftest/bench/*.o selftest/bench/*.d \
 		selftest/bench/bench selftest/bench/stamp selftest/demo selftest/simkeys $(TOOL_SIMS) $(HELPER_BINS) $(TESTS) \
 		helpers/*/*.o helpers/*/*.d \
 		selftest/interop/*.o selftest/interop/*.d selftest/interop/libcsulcca.so selftest/interop/p11app \
