@@ -17,7 +17,7 @@
 
 bool asks_helper(const struct agent *ag, const struct op *op)
 {
-	return step_query_helper(&ag->en, op) != NULL;
+	return engine_query_helper(&ag->en, op) != NULL;
 }
 
 /* What a query worker writes to its pipe: this, then @n struct apqn_view

@@ -9,9 +9,11 @@
 #include <stdarg.h>
 
 #include "step/engine.h"
+#include "core/guard.h"
 #include "io/log.h"
 #include "core/macro.h"
 #include "io/pin.h"
+#include "io/registers.h"
 #include "io/runner.h"
 
 #define EXIT_TRY_LATER 75
@@ -150,9 +152,9 @@ static int record(struct engine *en, struct op *op, enum op_state to, const char
 }
 
 static int transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
-		      const char *error_event, struct errmsg *e)
+		      const char *audit, const char *error_event, struct errmsg *e)
 {
-	int rc = record(en, op, to, reason, NULL, e);
+	int rc = record(en, op, to, reason, audit, e);
 
 	if (rc < 0)
 		return rc;
@@ -179,13 +181,13 @@ static int transition(struct engine *en, struct op *op, enum op_state to, const 
 int engine_transition(struct engine *en, struct op *op, enum op_state to, const char *reason,
 		      struct errmsg *e)
 {
-	return transition(en, op, to, reason, "error", e);
+	return transition(en, op, to, reason, NULL, "error", e);
 }
 
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e)
 {
-	return transition(en, op, OP_ERROR, reason, event, e);
+	return transition(en, op, OP_ERROR, reason, NULL, event, e);
 }
 
 int engine_force_cancel(struct engine *en, struct op *op, struct errmsg *e)
@@ -301,6 +303,41 @@ static int set_status(struct engine *en, struct op *op, struct op_profile *opp, 
 	return store_write(&en->store, op, e) < 0 ? -EIO : 0;
 }
 
+const char *engine_query_helper(const struct engine *en, const struct op *op)
+{
+	return op_needs_query(op) && *en->cfg.query_helper ? en->cfg.query_helper : NULL;
+}
+
+/*
+ * A profile's @ph failed (@reason): the operation goes to error, in one
+ * write. A failed reencipher may be the officer's doing (I5): the new key
+ * went active meanwhile and took the NEW register the helper needed. The
+ * registers tell; then the reason is activated-early, notified as such,
+ * and the audit line keeps the helper's words.
+ */
+static int phase_failed(struct engine *en, struct op *op, enum phase ph, const char *reason,
+			struct errmsg *e)
+{
+	_cleanup_(view_free) struct view v = { 0 };
+	char n[APQN_STR_MAX], audit[640];
+	struct errmsg unread;
+	struct apqn where;
+
+	if (ph != PHASE_REENCIPHER || view_read(&v, &op->apqns, engine_query_helper(en, op), &unread) < 0 ||
+	    !guard_activated(op, &v, &where)) {
+		engine_transition(en, op, OP_ERROR, reason, NULL);
+		return errmsg_set(e, -EIO, "%s", op->reason);
+	}
+	apqn_format(where, n);
+	log_warn("operation %s: APQN %s has a new master key active before every consumer re-enciphered",
+		 op->id, n);
+	snprintf(audit, sizeof(audit), "activated-early: %s", reason);
+	transition(en, op, OP_ERROR, "activated-early", audit, "activated-early", &unread);
+	return errmsg_set(e, -EIO,
+			  "APQN %s has a new master key active before every consumer re-enciphered (%s)",
+			  n, reason);
+}
+
 static bool phase_runs(const struct op_profile *opp, enum phase ph, const char *only_profile)
 {
 	if (only_profile && !streq(opp->name, only_profile))
@@ -390,8 +427,7 @@ int engine_run_phase(struct engine *en, struct op *op, enum phase ph,
 				 phase_name(ph), o.last_stderr[0] ? o.last_stderr : "exit status");
 failed:
 		opp->phase[ph] = PS_FAILED;
-		engine_transition(en, op, OP_ERROR, reason, NULL);
-		return errmsg_set(e, -EIO, "%s", op->reason);
+		return phase_failed(en, op, ph, reason, e);
 	}
 	return 0;
 }

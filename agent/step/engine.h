@@ -50,10 +50,14 @@ void engine_mark_first_running(struct op *op, enum phase ph);
  * -EINTR when a signal came (I9: the helper is gone, its phase pending);
  * -EIO when a status could not be written (whatever the store's errno;
  * @e says why); else a failure, which moves the op to error with the
- * reason of DESIGN §5, also in @e.
+ * reason of DESIGN §5, also in @e: activated-early when a reencipher
+ * helper failed and the registers show a new key active (I5).
  */
 int engine_run_phase(struct engine *en, struct op *op, enum phase ph, const char *only_profile,
 		     struct errmsg *e);
+/* The query helper that reads registers of @op sysfs does not show (CCA
+ * SYM); NULL when @op has none of them or no helper is configured. */
+const char *engine_query_helper(const struct engine *en, const struct op *op);
 /* Move to error with @reason, notifying @event instead of "error". */
 int engine_fail(struct engine *en, struct op *op, const char *event, const char *reason,
 		struct errmsg *e);

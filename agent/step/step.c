@@ -103,17 +103,12 @@ void step_release(struct step *s)
 	op_free(&s->op);
 }
 
-const char *step_query_helper(const struct engine *en, const struct op *op)
-{
-	return op_needs_query(op) && *en->cfg.query_helper ? en->cfg.query_helper : NULL;
-}
-
 int step_read_view(struct engine *en, const struct op *op, const struct verdict *vd,
 		   struct view *v, struct errmsg *e)
 {
 	if (vd && vd->view && view_merge(vd->view, &(struct view){ 0 }, &op->apqns, v) == 0)
 		return 0;
-	return view_read(v, &op->apqns, step_query_helper(en, op), e);
+	return view_read(v, &op->apqns, engine_query_helper(en, op), e);
 }
 
 int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct errmsg *e)
@@ -176,38 +171,17 @@ static int recover(struct step *s, struct errmsg *e)
 	return 0;
 }
 
-/*
- * I5 while re-enciphering: a consumer failed, maybe because the officer
- * activated the new key meanwhile (its NEW register emptied under it).
- * The registers tell. If so the reason becomes activated-early (the
- * consumer's failure stays in the audit log), and with auto-recover the
- * recover phases run at once, under the lock the step holds.
- */
-static int failed_reencipher(struct step *s, const struct errmsg *why, struct errmsg *e)
+/* I5 while re-enciphering: the engine found the new key active after a
+ * consumer failed. With auto-recover the recover phases run at once,
+ * under the lock the step holds; the line says where the operation is. */
+static int activated_meanwhile(struct step *s, const struct errmsg *why, struct errmsg *e)
 {
-	_cleanup_(view_free) struct view v = { 0 };
 	struct op *op = &s->op;
-	char n[APQN_STR_MAX];
-	struct errmsg unread;
-	struct apqn where;
-	int rc;
 
-	if (step_read_view(s->en, op, NULL, &v, &unread) < 0 || !guard_activated(op, &v, &where))
-		return errmsg_set(e, -EIO, "operation %s: %s", op->id, why->text);
-	apqn_format(where, n);
-	log_warn("operation %s: APQN %s has a new master key active before every consumer re-enciphered",
-		 op->id, n);
-	rc = engine_fail(s->en, op, "activated-early", "activated-early", e);
-	if (rc < 0)
-		return rc;
-	if (s->en->cfg.auto_recover && op_recover_pending(op)) {
-		rc = recover(s, e);
-		if (rc == -EINTR)
-			return rc;
-	}
-	return errmsg_set(e, -EIO,
-			  "operation %s: APQN %s has a new master key active before every consumer re-enciphered (%s); it is in error: %s",
-			  op->id, n, why->text, op->reason);
+	if (s->en->cfg.auto_recover && op_recover_pending(op) && recover(s, e) == -EINTR)
+		return -EINTR;
+	return errmsg_set(e, -EIO, "operation %s: %s; it is in error: %s", op->id, why->text,
+			  op->reason);
 }
 
 /* Enter the state @ph runs in (unless there already), run @ph of every
@@ -231,8 +205,8 @@ static int run_through(struct step *s, enum phase ph, struct errmsg *e)
 	if (rc == -EAGAIN)
 		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
 				  op_state_name(ps->during), why.text);
-	if (rc < 0 && ph == PHASE_REENCIPHER && op->state == OP_ERROR)
-		return failed_reencipher(s, &why, e);
+	if (rc == -EIO && op->state == OP_ERROR && streq(op->reason, "activated-early"))
+		return activated_meanwhile(s, &why, e);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
 	return engine_transition(s->en, op, ps->after, NULL, e);

@@ -34,9 +34,6 @@ void step_unlock(struct step *s);
 /* Let go of the lock and the operation. */
 void step_release(struct step *s);
 
-/* The query helper that reads registers of @op sysfs does not show (CCA
- * SYM); NULL when @op has none of them or no helper is configured. */
-const char *step_query_helper(const struct engine *en, const struct op *op);
 /* The registers of @op's APQNs: those of @vd (may be NULL) when it has
  * them all, else read now (the CCA SYM ones through the query helper). */
 int step_read_view(struct engine *en, const struct op *op, const struct verdict *vd,
