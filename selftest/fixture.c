@@ -5,6 +5,7 @@
  * stores (CCA with a PIN), their profiles, a PIN helper and a
  * configuration, and ways to run mkagent and look at what it did.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -305,6 +307,116 @@ void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The one-letter state of @pid ('S' sleeping, 'Z' zombie, ...), 0 when gone. */
+static char proc_state(pid_t pid)
+{
+	char path[64], *text, *p, st = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = read_text(path);
+	p = text ? strrchr(text, ')') : NULL;
+	if (p && p[1] == ' ')
+		st = p[2];
+	free(text);
+	return st;
+}
+
+/* The system call @pid sleeps in, -1 when it runs or is gone. */
+static long proc_syscall(pid_t pid)
+{
+	char path[64], *text;
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	text = read_text(path);
+	if (text && text[0] >= '0' && text[0] <= '9')
+		nr = strtol(text, NULL, 10);
+	free(text);
+	return nr;
+}
+
+static bool in_epoll_wait(pid_t pid)
+{
+	long nr = proc_syscall(pid);
+
+	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait
+#ifdef SYS_epoll_pwait2
+	       || nr == SYS_epoll_pwait2
+#endif
+		;
+}
+
+bool agent_idle(pid_t pid)
+{
+	/* the system call read on both sides of the state: one sleep */
+	return in_epoll_wait(pid) && proc_state(pid) == 'S' && in_epoll_wait(pid);
+}
+
+/* Seconds until the agent's timerfd fires, -1 when disarmed or unknown. */
+static long timer_due_s(pid_t pid)
+{
+	char dir[64], path[4200], link[256];
+	struct dirent *de;
+	long due = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		long sec, nsec;
+		ssize_t n;
+		char *info, *v;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "timerfd"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
+		info = read_text(path);
+		v = info ? strstr(info, "it_value: (") : NULL;
+		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2 && (sec || nsec))
+			due = sec;
+		free(info);
+	}
+	if (d)
+		closedir(d);
+	return due;
+}
+
+bool wait_agent_idle(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		char st = proc_state(pid);
+
+		if (!st || st == 'Z')
+			return false;
+		if (agent_idle(pid))
+			return true;
+		sleep_ms(10);
+	}
+	diag("agent %d is not idle after %d ms", (int)pid, ms);
+	return false;
+}
+
+bool wait_agent_quiet(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		long due = timer_due_s(pid);
+		char st = proc_state(pid);
+
+		if (!st || st == 'Z')
+			return false;
+		if ((due < 0 || due > 60) && agent_idle(pid) && timer_due_s(pid) == due)
+			return true;
+		sleep_ms(10);
+	}
+	diag("agent %d is not quiet after %d ms", (int)pid, ms);
+	return false;
+}
+
 pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms)
 {
 	char path[4096];
@@ -326,6 +438,8 @@ pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms
 			execl(path, "mkagent", "daemon", NULL);
 		_exit(127);
 	}
+	/* it listens once it first waits in epoll, its first pass made (or it died) */
+	wait_agent_idle(pid, AGENT_WAIT_MS);
 	sleep_ms(settle_ms);
 	return pid;
 }
