@@ -33,14 +33,14 @@ static void stop_agent(int sig)
 	sleep_ms(100);
 }
 
-/* Whether the notify helper was run for @event (it runs right after the
- * transition is written, so give it a moment). */
+/* Whether the notify helper was run for @event (it runs in a worker after
+ * the transition is written, so give it time). */
 static bool notified(const char *event, const char *id)
 {
 	char want[128];
 
 	snprintf(want, sizeof(want), "%s %s\n", event, id);
-	for (int waited = 0; waited <= 3000; waited += 50) {
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 50) {
 		char *log = read_text(notify_log);
 		bool found = log && strstr(log, want);
 
@@ -129,7 +129,8 @@ static void online_by_uevent(void)
 
 		/* the agent looks once more when a step ends; after that, nothing */
 		snprintf(seen, sizeof(seen), "operation %s (reenciphered): wait", id);
-		wait_log(seen, 5000);
+		ok(wait_log(seen, AGENT_WAIT_MS) && wait_agent_quiet(agent, AGENT_WAIT_MS),
+		   "uevent: the agent looks once more when the step ends, then waits");
 	}
 	activate_all(EP11, 2, MK_EP11);
 	sleep_ms(1000);
@@ -165,12 +166,13 @@ static void mask_by_uevent(void)
 	apsim_random_key(MK_EP11, &k);
 	hex_of(MK_EP11, &k, hex);
 	id = plan_op("0a.0033,0c.0033", "-e", hex, NULL);
-	sleep_ms(500);
+	wait_agent_quiet(agent, AGENT_WAIT_MS); /* it has read the new operation */
 	reads = apsim_mkvps_reads(sim, EP11[0]);
 	apsim_set_mask(sim, APSIM_APMASK, 0x20, false);
 	ok(read_within(EP11[0], reads, 3000),
 	   "mask: the first APMASK= the agent sees (card 20 leaves the host) re-reads the waiting operation");
-	sleep_ms(300);
+	/* done with that uevent, its burst settled: what follows is the next one's */
+	wait_agent_quiet(agent, AGENT_WAIT_MS);
 	reads = apsim_mkvps_reads(sim, EP11[0]);
 	apsim_set_mask(sim, APSIM_APMASK, 0x21, false);
 	ok(!read_within(EP11[0], reads, 1000), "mask: then card 21 leaves: not the operation's, nothing read");
@@ -334,7 +336,14 @@ static void person_cancels_beside(void)
 	int status = -1;
 	char *log;
 
-	script_profile("slowcancel", "cca-apka", "[ \"$1\" = cancel ] && sleep 3\nexit 0\n", NULL);
+	char go[4200], script[4300];
+
+	/* the person's cancel phase lasts until the test has seen the agent's answer */
+	snprintf(go, sizeof(go), "%s/cancel-go", tmp);
+	unlink(go);
+	snprintf(script, sizeof(script),
+		 "[ \"$1\" = cancel ] && while [ ! -e %s ]; do sleep 0.1; done\nexit 0\n", go);
+	script_profile("slowcancel", "cca-apka", script, NULL);
 	if (truncate(daemon_log, 0) < 0)
 		bail_out("%s: %s", daemon_log, strerror(errno));
 	start_agent(conf_fast);
@@ -351,8 +360,9 @@ static void person_cancels_beside(void)
 		_exit(r.status);
 	}
 	ok(wait_state(id, "canceling", 5000, NULL), "  the person's cancel runs");
-	ok(wait_log("another process runs its cancel phase now", 3000),
+	ok(wait_log("another process runs its cancel phase now", AGENT_WAIT_MS),
 	   "  the agent says another process runs the cancel phase");
+	write_text(go, 0644, "go\n");
 	waitpid(person, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "  the person's cancel succeeds");
 	sleep_ms(500);
@@ -365,19 +375,21 @@ static void person_cancels_beside(void)
 	free(id);
 }
 
-/* The it_value of the daemon's timerfd, from /proc. */
-static bool timer_disarmed(pid_t pid)
+/* The it_value of the daemon's timerfd, from /proc, in ms: 0 when
+ * disarmed, -1 when it has none. */
+static long timer_ms(pid_t pid)
 {
 	char dir[64], path[4200], link[256];
 	struct dirent *de;
-	bool disarmed = false, found = false;
+	long ms = -1;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
 	d = opendir(dir);
 	while (d && (de = readdir(d))) {
+		long sec, nsec;
 		ssize_t n;
-		char *info;
+		char *info, *v;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		n = readlink(path, link, sizeof(link) - 1);
@@ -388,23 +400,51 @@ static bool timer_disarmed(pid_t pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
 		info = read_text(path);
-		found = true;
-		disarmed = info && strstr(info, "it_value: (0, 0)");
+		v = info ? strstr(info, "it_value: (") : NULL;
+		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2)
+			ms = sec * 1000 + (nsec + 999999) / 1000000;
 		free(info);
 	}
 	if (d)
 		closedir(d);
-	return found && disarmed;
+	return ms;
+}
+
+static bool timer_disarmed(pid_t pid)
+{
+	return timer_ms(pid) == 0;
+}
+
+/* Wait until the agent's timer is armed (@armed) or disarmed. */
+static bool wait_timer(pid_t pid, bool armed)
+{
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 20, sleep_ms(20))
+		if (timer_disarmed(pid) != armed)
+			return true;
+	return false;
+}
+
+/* The mkvps reads of @a and of every other queue, taken together. */
+static void reads_split(struct apqn a, int *mine, int *others)
+{
+	int before, total;
+
+	do {
+		before = apsim_mkvps_reads(sim, a);
+		total = apsim_mkvps_reads_total(sim);
+		*mine = apsim_mkvps_reads(sim, a);
+	} while (*mine != before);
+	*others = total - *mine;
 }
 
 static void idle(void)
 {
 	struct apsim_key k;
 	char hex[MKVP_STR_MAX], *id;
-	int before, mine;
+	int before, mine, others, now_mine, now_others;
+	long due = -1;
 
 	start_agent(conf_fast);
-	sleep_ms(500);
 	ok(timer_disarmed(agent), "idle: with no waiting operation the timerfd is disarmed");
 	before = apsim_mkvps_reads_total(sim);
 	sleep_ms(2500);
@@ -413,33 +453,47 @@ static void idle(void)
 	apsim_random_key(MK_CCA_ASYM, &k);
 	hex_of(MK_CCA_ASYM, &k, hex);
 	id = plan_op("09.0033", "-S", hex, "simkeys-cca");
-	sleep_ms(300);
-	ok(!timer_disarmed(agent), "one waiting operation: the timer is armed");
-	before = apsim_mkvps_reads_total(sim);
-	mine = apsim_mkvps_reads(sim, CCA[1]);
-	sleep_ms(3500);
-	ok(apsim_mkvps_reads(sim, CCA[1]) - mine >= 2, "it polls its APQN (%d reads in 3.5 s at 1 s)",
-	   apsim_mkvps_reads(sim, CCA[1]) - mine);
-	is_int(apsim_mkvps_reads_total(sim) - before, apsim_mkvps_reads(sim, CCA[1]) - mine,
-	       "and reads no other queue");
+	ok(wait_timer(agent, true), "one waiting operation: the timer is armed");
+	reads_split(CCA[1], &mine, &others);
+	/* two polls after this one: the timer, re-armed after each, is the poll's */
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 10, sleep_ms(10)) {
+		reads_split(CCA[1], &now_mine, &now_others);
+		if (now_mine - mine >= 2)
+			break;
+	}
+	/* asleep with its timer ticking (not just run out, which wakes it) */
+	for (int tries = 0; tries < 100 && due <= 0; tries++) {
+		wait_agent_idle(agent, AGENT_WAIT_MS);
+		due = timer_ms(agent);
+		if (!agent_idle(agent))
+			due = -1;
+	}
+	ok(now_mine - mine >= 2 && due > 0 && due <= 1100,
+	   "it polls its APQN (%d reads), its timer due again within poll-interval 1 s and its 10%% jitter (%ld ms)",
+	   now_mine - mine, due);
+	reads_split(CCA[1], &now_mine, &now_others);
+	is_int(now_others - others, 0, "and reads no other queue");
 	{
 		struct run_result r;
 
 		mk(&r, "cancel", "-i", id, NULL);
 		run_result_free(&r);
 	}
-	sleep_ms(500);
-	ok(timer_disarmed(agent), "canceled: the timer is disarmed again");
+	ok(wait_timer(agent, false), "canceled: the timer is disarmed again");
 	kill(agent, SIGHUP);
-	sleep_ms(300);
-	{
-		char *log = read_text(daemon_log);
-
-		ok(log && strstr(log, "configuration and profiles reloaded"), "SIGHUP reloads the configuration and profiles");
-		free(log);
-	}
+	ok(wait_log("configuration and profiles reloaded", AGENT_WAIT_MS),
+	   "SIGHUP reloads the configuration and profiles");
 	stop_agent(SIGTERM);
 	free(id);
+}
+
+static int count_runs(const char *path)
+{
+	char *text = read_text(path);
+	int n = count_lines(text);
+
+	free(text);
+	return n;
 }
 
 /* A step that must wait (exit 75) is retried with a doubling back-off;
@@ -450,17 +504,27 @@ static void backoff_still_watches(void)
 	char hex[MKVP_STR_MAX], *id;
 	struct apsim_key k;
 
-	script_profile("later", "cca-asym",
-		       "[ \"$1\" = reencipher ] && { echo 'not yet' >&2; exit 75; }\nexit 0\n", NULL);
+	char runs[4200], body[4400];
+	int tried;
+
+	/* each run of the reencipher phase leaves a line in @runs */
+	snprintf(runs, sizeof(runs), "%s/later-runs", tmp);
+	unlink(runs);
+	snprintf(body, sizeof(body),
+		 "[ \"$1\" = reencipher ] && { echo run >> %s; echo 'not yet' >&2; exit 75; }\nexit 0\n",
+		 runs);
+	script_profile("later", "cca-asym", body, NULL);
 	start_agent(conf_fast);
 	apsim_random_key(MK_CCA_ASYM, &k);
 	hex_of(MK_CCA_ASYM, &k, hex);
 	id = plan_op("0b.0033", "-S", hex, "later");
 	apsim_load(sim, CCA[2], MK_CCA_ASYM, &k);
-	ok(wait_log("trying again in 8 s", 20000), "a helper that exits 75: the agent backs off, up to 8 s");
+	ok(wait_log("trying again in 8 s", 20000 + AGENT_WAIT_MS),
+	   "a helper that exits 75: the agent backs off, up to 8 s");
+	tried = count_runs(runs);
 	activate_all(&CCA[2], 1, MK_CCA_ASYM);
-	ok(wait_state(id, "error", 2500, NULL),
-	   "  an early activation during the back-off is seen at the next poll");
+	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "  an early activation during the back-off is seen");
+	is_int(count_runs(runs), tried, "  at a poll, not when the back-off ends: the step was not tried again");
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15), "  reason: %s", op_field(id, "reason"));
 	stop_agent(SIGTERM);
 	free(id);
