@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -298,6 +299,33 @@ bool wait_state(const char *id, const char *want, int ms, void (*tick)(void))
 	}
 	diag("operation %s is '%s', not '%s'", id, op_field(id, "state"), want);
 	return false;
+}
+
+bool lock_waited(const char *path)
+{
+	char *text = read_text("/proc/locks"), *save = NULL;
+	bool waited = false;
+	struct stat st;
+
+	if (!text || stat(path, &st) < 0) {
+		free(text);
+		return false;
+	}
+	/* "1: -> FLOCK  ADVISORY  WRITE 1234 fe:00:2040918 0 EOF" */
+	for (char *l = strtok_r(text, "\n", &save); l && !waited; l = strtok_r(NULL, "\n", &save)) {
+		unsigned int maj, min;
+		unsigned long ino;
+		char *tok, *tsave = NULL;
+
+		if (!strstr(l, "->"))
+			continue;
+		for (tok = strtok_r(l, " ", &tsave); tok; tok = strtok_r(NULL, " ", &tsave))
+			if (sscanf(tok, "%x:%x:%lu", &maj, &min, &ino) == 3 && ino == st.st_ino &&
+			    maj == major(st.st_dev) && min == minor(st.st_dev))
+				waited = true;
+	}
+	free(text);
+	return waited;
 }
 
 void sleep_ms(int ms)

@@ -59,6 +59,8 @@ bool wait_agent_idle(pid_t pid, int ms);
 bool wait_agent_quiet(pid_t pid, int ms);
 /* Send @sig to the agent and reap it. */
 void agent_stop(pid_t pid, int sig);
+/* Whether some process waits (blocked in flock or fcntl) for a lock of @path. */
+bool lock_waited(const char *path);
 void sleep_ms(int ms);
 /* A key of [operation] (state, reason, ...) from the live or archived
  * file of @id, "" when none. */
