@@ -258,6 +258,17 @@ static void killed_outright(void)
 	free(id);
 }
 
+/* Wait until the terminal of @master has echo off. */
+static bool echo_off(int master)
+{
+	struct termios t;
+
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 10, sleep_ms(10))
+		if (tcgetattr(master, &t) == 0 && !(t.c_lflag & ECHO))
+			return true;
+	return false;
+}
+
 /* A PIN cut short at the terminal (Ctrl-D twice after some digits: the
  * digits without a newline, then end of input) is no PIN: the helper is
  * answered ERR, never with the digits typed so far. (Ctrl-C flushes the
@@ -293,7 +304,9 @@ static void pin_prompt_interrupted(void)
 		sleep_ms(50);
 	}
 	ok(strstr(buf, "Enter the PIN for some token") != NULL, "a PIN asked at the terminal");
-	sleep_ms(200);
+	/* after the prompt mkagent flushes the input and turns echo off
+	 * (TCSAFLUSH): what is typed before that is thrown away */
+	ok(echo_off(master), "  echo is off");
 	if (write(master, "12\004\004", 4) != 4)
 		diag("cannot type");
 	wait_exit(pid);
