@@ -162,6 +162,16 @@ void start_agent(void)
 	agent = agent_start(NULL, agent_log, true, 300);
 }
 
+void reload_agent(void)
+{
+	static const char reloaded[] = "configuration and profiles reloaded";
+	int before = count_in_log(reloaded);
+
+	kill(agent, SIGHUP);
+	if (!seen_again(reloaded, before, AGENT_WAIT_MS))
+		diag("the agent did not reload its configuration");
+}
+
 /* Plan a change of @t1 (and @t2, when not MK_NONE) to new random keys,
  * and load them: the agent takes it from there. */
 char *change(enum mk_type t1, enum mk_type t2, bool load)

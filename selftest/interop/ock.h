@@ -60,6 +60,8 @@ bool log_has(const char *needle);
  * the helper's options (the profile's settings). */
 void install_profile(const char *extra);
 void start_agent(void);
+/* SIGHUP to the agent; return once it says it reloaded its configuration. */
+void reload_agent(void);
 /* Plan a change of @t1 (and @t2) to new random keys, and load them when
  * @load: the agent takes it from there. The operation's ID, malloc'd. */
 char *change(enum mk_type t1, enum mk_type t2, bool load);

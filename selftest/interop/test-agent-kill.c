@@ -36,8 +36,7 @@ static void helper_killed(void)
 	struct run_result r;
 
 	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_AES, true);
 	if (!ok(at_prompt(id), "helper killed: the tool waits at its PIN prompt"))
 		return;
@@ -52,8 +51,7 @@ static void helper_killed(void)
 		sleep_ms(50);
 	diag("after the kill the operation is '%s': %s", op_field(id, "state"), op_field(id, "reason"));
 	use_pin_helper(0);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	reload_agent();
 	if (streq(op_field(id, "state"), "error")) {
 		mk(&r, "reencipher", "-i", id, NULL);
 		if (!ok(r.status == 0, "helper killed: a person runs the phase again (mkagent reencipher -i)"))
@@ -121,8 +119,7 @@ static void agent_killed(void)
 	char *id;
 
 	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_APKA, true);
 	if (!ok(at_prompt(id), "agent killed: the tool waits at its PIN prompt"))
 		return;
@@ -183,8 +180,7 @@ static void helper_killed_at_finalize(void)
 	if (!ok(wait_state(id, "reenciphered", 60000, NULL), "killed at finalize: re-enciphered"))
 		return;
 	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	reload_agent();
 	activate(MK_CCA_AES, MK_CCA_APKA);
 	snprintf(needle, sizeof(needle), "operation %s: opencryptoki finalize: Enter the USER PIN "
 		 "for slot 0: ", id);
@@ -200,8 +196,7 @@ static void helper_killed_at_finalize(void)
 	for (int i = 0; i < 200 && streq(op_field(id, "state"), "finalizing"); i++)
 		sleep_ms(50);
 	use_pin_helper(0);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	reload_agent();
 	if (streq(op_field(id, "state"), "error")) {
 		mk(&r, "finalize", "-i", id, NULL);
 		if (!ok(r.status == 0, "killed at finalize: a person runs finalize again"))
@@ -302,8 +297,7 @@ static void killed(bool cancel, enum who w, enum point pt)
 	} else {
 		/* a slow PIN helper: time to stop the application at the prompt */
 		use_pin_helper(1);
-		kill(agent, SIGHUP);
-		sleep_ms(300);
+		reload_agent();
 	}
 	if (cancel) {
 		agent_stop(agent, SIGTERM);
@@ -365,7 +359,7 @@ static void killed(bool cancel, enum who w, enum point pt)
 	if (w == AGENT || cancel)
 		start_agent();
 	else
-		kill(agent, SIGHUP);
+		reload_agent();
 	for (int i = 0; i < 100 && streq(op_field(id, "state"), cancel ? "canceling" : "finalizing");
 	     i++)
 		sleep_ms(50);
