@@ -335,37 +335,9 @@ void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* The one-letter state of @pid ('S' sleeping, 'Z' zombie, ...), 0 when gone. */
-static char proc_state(pid_t pid)
-{
-	char path[64], *text, *p, st = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	text = read_text(path);
-	p = text ? strrchr(text, ')') : NULL;
-	if (p && p[1] == ' ')
-		st = p[2];
-	free(text);
-	return st;
-}
-
-/* The system call @pid sleeps in, -1 when it runs or is gone. */
-static long proc_syscall(pid_t pid)
-{
-	char path[64], *text;
-	long nr = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	text = read_text(path);
-	if (text && text[0] >= '0' && text[0] <= '9')
-		nr = strtol(text, NULL, 10);
-	free(text);
-	return nr;
-}
-
 static bool in_epoll_wait(pid_t pid)
 {
-	long nr = proc_syscall(pid);
+	long nr = pid_syscall(pid);
 
 	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait
 #ifdef SYS_epoll_pwait2
@@ -377,7 +349,7 @@ static bool in_epoll_wait(pid_t pid)
 bool agent_idle(pid_t pid)
 {
 	/* the system call read on both sides of the state: one sleep */
-	return in_epoll_wait(pid) && proc_state(pid) == 'S' && in_epoll_wait(pid);
+	return in_epoll_wait(pid) && pid_state(pid) == 'S' && in_epoll_wait(pid);
 }
 
 /* Seconds until the agent's timerfd fires, -1 when disarmed or unknown. */
@@ -417,7 +389,7 @@ static long timer_due_s(pid_t pid)
 bool wait_agent_idle(pid_t pid, int ms)
 {
 	for (int waited = 0; waited <= ms; waited += 10) {
-		char st = proc_state(pid);
+		char st = pid_state(pid);
 
 		if (!st || st == 'Z')
 			return false;
@@ -433,7 +405,7 @@ bool wait_agent_quiet(pid_t pid, int ms)
 {
 	for (int waited = 0; waited <= ms; waited += 10) {
 		long due = timer_due_s(pid);
-		char st = proc_state(pid);
+		char st = pid_state(pid);
 
 		if (!st || st == 'Z')
 			return false;
