@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 	flood(FLOOD / 2);
 	load_all(EP11, 2, MK_EP11, &k);
 	flood(FLOOD / 2);
-	ok(wait_state(id, "reenciphered", 20000, NULL),
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL),
 	   "a key loaded in the middle of the flood is acted on: re-enciphered");
 	is_int(reads_of_others() - others, 0, "after %d events the other APQNs are still unread", 2 * FLOOD);
 	ok(kill(agent, 0) == 0, "the agent is still running");

@@ -138,7 +138,7 @@ static void interrupted_step(int sig)
 	id = plan_apka("stubborn");
 	path_in(log, sizeof(log), "mk.log");
 	mkpid = start_mk(log, "reencipher", "-i", id, NULL);
-	if (!ok(wait_for("running", 10000), "%s: reencipher -i has started its helper", sigabbrev_np(sig)))
+	if (!ok(wait_for("running", AGENT_WAIT_MS), "%s: reencipher -i has started its helper", sigabbrev_np(sig)))
 		return;
 	path_in(pidfile, sizeof(pidfile), "running");
 	text = read_text(pidfile);
@@ -191,7 +191,7 @@ static void interrupted_at_terminal(bool hangup)
 		execl(build_path("agent/mkagent"), "mkagent", "reencipher", "-i", id, (char *)NULL);
 		_exit(127);
 	}
-	if (!ok(pid > 0 && wait_for("running", 10000), "%s: reencipher -i has started its helper", what))
+	if (!ok(pid > 0 && wait_for("running", AGENT_WAIT_MS), "%s: reencipher -i has started its helper", what))
 		return;
 	if (hangup) {
 		close(master);
@@ -237,7 +237,7 @@ static void killed_outright(void)
 	id = plan_apka("meek");
 	path_in(log, sizeof(log), "mk.log");
 	mkpid = start_mk(log, "reencipher", "-i", id, NULL);
-	if (!ok(wait_for("meek.pid", 10000), "SIGKILL: reencipher -i has started its helper"))
+	if (!ok(wait_for("meek.pid", AGENT_WAIT_MS), "SIGKILL: reencipher -i has started its helper"))
 		return;
 	path_in(path, sizeof(path), "meek.pid");
 	text = read_text(path);
