@@ -530,16 +530,20 @@ static void backoff_still_watches(void)
 	free(id);
 }
 
-/* A notify helper that takes 20 s holds up no step: the loop hands it to
+/* A notify helper that takes long holds up no step: the loop hands it to
  * a notify worker and goes on. */
 static void slow_notify(void)
 {
-	char conf[4096], helper[4096], hex[MKVP_STR_MAX], *a, *b;
+	char conf[4096], helper[4096], gate[4096], hex[MKVP_STR_MAX], *a, *b;
 	struct apsim_key ka, kb;
 	struct run_result r;
 
+	/* it takes until the test is done: no worker's notification ends meanwhile */
+	snprintf(gate, sizeof(gate), "%s/notify-done", tmp);
+	unlink(gate);
 	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
-	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nexec sleep 20\n", notify_log);
+	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nwhile [ ! -e %s ]; do sleep 0.1; done\n",
+		   notify_log, gate);
 	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
 		   tmp, helper);
@@ -562,7 +566,7 @@ static void slow_notify(void)
 
 	start_agent(conf);
 	ok(wait_state(a, "reenciphered", AGENT_WAIT_MS, NULL),
-	   "slow notify: with a notify helper that takes 20 s, a loaded operation is re-enciphered at once");
+	   "slow notify: with a notify helper that does not end, a loaded operation is re-enciphered");
 	ok(wait_state(b, "finalized", AGENT_WAIT_MS, NULL), "  and an activated one is finalized");
 	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
 	/* the worker that re-enciphered @a still runs the notify helper */
@@ -573,6 +577,7 @@ static void slow_notify(void)
 	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");
 	run_result_free(&r);
 	is_string(op_field(a, "state"), "finalized", "  a person's finalize goes through");
+	write_text(gate, 0644, "done\n");
 	stop_agent(SIGTERM);
 	free(a);
 	free(b);
