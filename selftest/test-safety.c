@@ -245,7 +245,7 @@ static void killed_outright(void)
 	free(text);
 	kill(mkpid, SIGKILL);
 	wait_exit(mkpid);
-	for (int t = 0; t < 5000 && !gone; t += 50) {
+	for (int t = 0; t < AGENT_WAIT_MS && !gone; t += 50) {
 		gone = helper > 0 && kill(helper, 0) < 0 && errno == ESRCH;
 		sleep_ms(50);
 	}
