@@ -352,12 +352,11 @@ bool agent_idle(pid_t pid)
 	return in_epoll_wait(pid) && pid_state(pid) == 'S' && in_epoll_wait(pid);
 }
 
-/* Seconds until the agent's timerfd fires, -1 when disarmed or unknown. */
-static long timer_due_s(pid_t pid)
+long agent_timer_ms(pid_t pid)
 {
 	char dir[64], path[4200], link[256];
 	struct dirent *de;
-	long due = -1;
+	long ms = -1;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
@@ -377,13 +376,13 @@ static long timer_due_s(pid_t pid)
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
 		info = read_text(path);
 		v = info ? strstr(info, "it_value: (") : NULL;
-		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2 && (sec || nsec))
-			due = sec;
+		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2)
+			ms = sec * 1000 + (nsec + 999999) / 1000000;
 		free(info);
 	}
 	if (d)
 		closedir(d);
-	return due;
+	return ms;
 }
 
 bool wait_agent_idle(pid_t pid, int ms)
@@ -404,12 +403,12 @@ bool wait_agent_idle(pid_t pid, int ms)
 bool wait_agent_quiet(pid_t pid, int ms)
 {
 	for (int waited = 0; waited <= ms; waited += 10) {
-		long due = timer_due_s(pid);
+		long due = agent_timer_ms(pid);
 		char st = pid_state(pid);
 
 		if (!st || st == 'Z')
 			return false;
-		if ((due < 0 || due > 60) && agent_idle(pid) && timer_due_s(pid) == due)
+		if ((due == 0 || due > 60000) && agent_idle(pid) && labs(agent_timer_ms(pid) - due) < 1000)
 			return true;
 		sleep_ms(10);
 	}

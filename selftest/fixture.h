@@ -53,6 +53,9 @@ bool agent_idle(pid_t pid);
 /* Wait up to @ms for agent_idle(); false, with a diagnostic (none when the
  * agent died), when it does not come. */
 bool wait_agent_idle(pid_t pid, int ms);
+/* When the timerfd of agent @pid fires, in ms from now: 0 when disarmed,
+ * -1 when it has none (/proc/PID/fdinfo). */
+long agent_timer_ms(pid_t pid);
 /* Wait up to @ms until agent @pid is idle and its timer is disarmed or due
  * in more than a minute: no uevent burst left to settle, nothing to retry
  * soon (for a poll-interval above a minute). */

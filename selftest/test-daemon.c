@@ -4,7 +4,6 @@
  * types; the simulated officer loads and activates, and mkagent daemon
  * re-enciphers and finalizes at the right moments, never at a wrong one.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -375,44 +374,9 @@ static void person_cancels_beside(void)
 	free(id);
 }
 
-/* The it_value of the daemon's timerfd, from /proc, in ms: 0 when
- * disarmed, -1 when it has none. */
-static long timer_ms(pid_t pid)
-{
-	char dir[64], path[4200], link[256];
-	struct dirent *de;
-	long ms = -1;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		long sec, nsec;
-		ssize_t n;
-		char *info, *v;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strstr(link, "timerfd"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
-		info = read_text(path);
-		v = info ? strstr(info, "it_value: (") : NULL;
-		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2)
-			ms = sec * 1000 + (nsec + 999999) / 1000000;
-		free(info);
-	}
-	if (d)
-		closedir(d);
-	return ms;
-}
-
 static bool timer_disarmed(pid_t pid)
 {
-	return timer_ms(pid) == 0;
+	return agent_timer_ms(pid) == 0;
 }
 
 /* Wait until the agent's timer is armed (@armed) or disarmed. */
@@ -464,7 +428,7 @@ static void idle(void)
 	/* asleep with its timer ticking (not just run out, which wakes it) */
 	for (int tries = 0; tries < 100 && due <= 0; tries++) {
 		wait_agent_idle(agent, AGENT_WAIT_MS);
-		due = timer_ms(agent);
+		due = agent_timer_ms(agent);
 		if (!agent_idle(agent))
 			due = -1;
 	}
