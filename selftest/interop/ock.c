@@ -213,15 +213,34 @@ void activate(enum mk_type t1, enum mk_type t2)
 }
 
 
-/* The PIN helper of mkagent.conf: mkagent-pin-file, after @delay_s. */
-void use_pin_helper(int delay_s)
+static void release_path(char *buf, size_t size)
 {
-	char slow[4400];
+	snprintf(buf, size, "%s/pins-released", tmp);
+}
 
+void release_pins(void)
+{
+	char path[4400];
+
+	release_path(path, sizeof(path));
+	write_text(path, 0644, "released\n");
+}
+
+/* The PIN helper of mkagent.conf: mkagent-pin-file, held until
+ * release_pins() when @held (a minute at most: nothing waits for good). */
+void use_pin_helper(bool held)
+{
+	char slow[4400], released[4400];
+
+	release_path(released, sizeof(released));
+	if (held)
+		unlink(released);
+	else
+		release_pins();
 	snprintf(slow, sizeof(slow), "%s/slow-pin-file", tmp);
-	write_text(slow, 0755, "#!/bin/sh\nsleep %d\nexec %s --dir '%s' \"$@\"\n", delay_s, pin_file,
-		   pins);
-	if (delay_s)
+	write_text(slow, 0755, "#!/bin/sh\ni=0\nwhile [ ! -e '%s' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n"
+		   "exec %s --dir '%s' \"$@\"\n", released, pin_file, pins);
+	if (held)
 		write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
 			   "[pin]\nhelper = %s\n", slow);
 	else
@@ -387,7 +406,7 @@ void ock_setup(char **argv)
 	snprintf(pin_file, sizeof(pin_file), "%s", installed("helpers/mkagent-pin-file"));
 	install_profile(NULL);
 	snprintf(conf, sizeof(conf), "%s/mkagent.conf", tmp);
-	use_pin_helper(0);
+	use_pin_helper(false);
 	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", tmp);
 	setenv("MKAGENT_STATE_DIR", state, 1);
 	setenv("MKAGENT_PROFILES", profiles, 1);

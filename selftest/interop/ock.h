@@ -66,8 +66,10 @@ void reload_agent(void);
  * @load: the agent takes it from there. The operation's ID, malloc'd. */
 char *change(enum mk_type t1, enum mk_type t2, bool load);
 void activate(enum mk_type t1, enum mk_type t2);
-/* The PIN helper of mkagent.conf: mkagent-pin-file, after @delay_s. */
-void use_pin_helper(int delay_s);
+/* The PIN helper of mkagent.conf: mkagent-pin-file, held until
+ * release_pins() when @held: the tool waits at its prompt meanwhile. */
+void use_pin_helper(bool held);
+void release_pins(void);
 /* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
 int pids_named(const char *comm, pid_t *out, int max);
 /* Wait until no process of that name is left; false after @ms. */

@@ -187,12 +187,13 @@ static void early_activation(void)
 	struct run_result r;
 	char *id;
 
-	use_pin_helper(3);
+	use_pin_helper(true);
 	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_AES, true);
 	if (!ok(at_prompt(id), "early activation: the tool waits at its PIN prompt"))
 		return;
 	activate(MK_CCA_AES, MK_CCA_AES);
+	release_pins();
 	ok(wait_state(id, "error", 30000, NULL), "early activation: the operation is in error");
 	/* the agent reads the registers while it waits on the HSM, not during a
 	 * phase: whichever it sees first, the activation or the phase failing */
@@ -208,7 +209,7 @@ static void early_activation(void)
 	mk(&r, "cancel", "--force", "-i", id, NULL);
 	is_int(r.status, 0, "early activation: the operation is closed by cancel --force");
 	run_result_free(&r);
-	use_pin_helper(0);
+	use_pin_helper(false);
 	reload_agent();
 	free(id);
 }
