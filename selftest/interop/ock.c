@@ -248,6 +248,25 @@ void use_pin_helper(bool held)
 			   "[pin]\nhelper = %s --dir %s\n", pin_file, pins);
 }
 
+/* Whether process @pid (a /proc name) is in this test's mount namespace,
+ * which stage_setup() made its own: it is this run's, not another run's
+ * on the same machine. */
+static bool ours(const char *pid)
+{
+	static char mine[64];
+	char path[300], ns[64];
+	ssize_t n;
+
+	if (!mine[0] && (n = readlink("/proc/self/ns/mnt", mine, sizeof(mine) - 1)) > 0)
+		mine[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	n = readlink(path, ns, sizeof(ns) - 1);
+	if (n <= 0)
+		return false;
+	ns[n] = '\0';
+	return !strcmp(ns, mine);
+}
+
 /* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
 int pids_named(const char *comm, pid_t *out, int max)
 {
@@ -263,7 +282,8 @@ int pids_named(const char *comm, pid_t *out, int max)
 		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
 		text = read_text(path);
 		if (text && !strncmp(text, comm, 15) && text[strcspn(text, "\n")] == '\n' &&
-		    strcspn(text, "\n") == (strlen(comm) < 15 ? strlen(comm) : 15) && n < max)
+		    strcspn(text, "\n") == (strlen(comm) < 15 ? strlen(comm) : 15) && n < max &&
+		    ours(de->d_name))
 			out[n++] = (pid_t)atoi(de->d_name);
 		free(text);
 	}

@@ -70,7 +70,8 @@ void activate(enum mk_type t1, enum mk_type t2);
  * release_pins() when @held: the tool waits at its prompt meanwhile. */
 void use_pin_helper(bool held);
 void release_pins(void);
-/* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
+/* The PIDs of this run's processes named @comm (cut to 15 characters, as
+ * the kernel does): those in the test's own mount namespace. */
 int pids_named(const char *comm, pid_t *out, int max);
 /* Wait until no process of that name is left; false after @ms. */
 bool none_named(const char *comm, int ms);
