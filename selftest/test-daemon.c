@@ -383,7 +383,7 @@ static bool timer_disarmed(pid_t pid)
 static bool wait_timer(pid_t pid, bool armed)
 {
 	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 20, sleep_ms(20))
-		if (timer_disarmed(pid) != armed)
+		if (armed ? agent_timer_ms(pid) > 0 : timer_disarmed(pid))
 			return true;
 	return false;
 }
