@@ -5,6 +5,7 @@
  * stores (CCA with a PIN), their profiles, a PIN helper and a
  * configuration, and ways to run mkagent and look at what it did.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -298,11 +301,119 @@ bool wait_state(const char *id, const char *want, int ms, void (*tick)(void))
 	return false;
 }
 
+bool lock_waited(const char *path)
+{
+	char *text = read_text("/proc/locks"), *save = NULL;
+	bool waited = false;
+	struct stat st;
+
+	if (!text || stat(path, &st) < 0) {
+		free(text);
+		return false;
+	}
+	/* "1: -> FLOCK  ADVISORY  WRITE 1234 fe:00:2040918 0 EOF" */
+	for (char *l = strtok_r(text, "\n", &save); l && !waited; l = strtok_r(NULL, "\n", &save)) {
+		unsigned int maj, min;
+		unsigned long ino;
+		char *tok, *tsave = NULL;
+
+		if (!strstr(l, "->"))
+			continue;
+		for (tok = strtok_r(l, " ", &tsave); tok; tok = strtok_r(NULL, " ", &tsave))
+			if (sscanf(tok, "%x:%x:%lu", &maj, &min, &ino) == 3 && ino == st.st_ino &&
+			    maj == major(st.st_dev) && min == minor(st.st_dev))
+				waited = true;
+	}
+	free(text);
+	return waited;
+}
+
 void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
+}
+
+static bool in_epoll_wait(pid_t pid)
+{
+	long nr = pid_syscall(pid);
+
+	return nr == SYS_epoll_wait || nr == SYS_epoll_pwait
+#ifdef SYS_epoll_pwait2
+	       || nr == SYS_epoll_pwait2
+#endif
+		;
+}
+
+bool agent_idle(pid_t pid)
+{
+	/* the system call read on both sides of the state: one sleep */
+	return in_epoll_wait(pid) && pid_state(pid) == 'S' && in_epoll_wait(pid);
+}
+
+long agent_timer_ms(pid_t pid)
+{
+	char dir[64], path[4200], link[256];
+	struct dirent *de;
+	long ms = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		long sec, nsec;
+		ssize_t n;
+		char *info, *v;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = '\0';
+		if (!strstr(link, "timerfd"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
+		info = read_text(path);
+		v = info ? strstr(info, "it_value: (") : NULL;
+		if (v && sscanf(v, "it_value: (%ld, %ld)", &sec, &nsec) == 2)
+			ms = sec * 1000 + (nsec + 999999) / 1000000;
+		free(info);
+	}
+	if (d)
+		closedir(d);
+	return ms;
+}
+
+bool wait_agent_idle(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		char st = pid_state(pid);
+
+		if (!st || st == 'Z')
+			return false;
+		if (agent_idle(pid))
+			return true;
+		sleep_ms(10);
+	}
+	diag("agent %d is not idle after %d ms", (int)pid, ms);
+	return false;
+}
+
+bool wait_agent_quiet(pid_t pid, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		long due = agent_timer_ms(pid);
+		char st = pid_state(pid);
+
+		if (!st || st == 'Z')
+			return false;
+		if ((due == 0 || due > 60000) && agent_idle(pid) && labs(agent_timer_ms(pid) - due) < 1000)
+			return true;
+		sleep_ms(10);
+	}
+	diag("agent %d is not quiet after %d ms", (int)pid, ms);
+	return false;
 }
 
 pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms)
@@ -326,6 +437,8 @@ pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms
 			execl(path, "mkagent", "daemon", NULL);
 		_exit(127);
 	}
+	/* it listens once it first waits in epoll, its first pass made (or it died) */
+	wait_agent_idle(pid, AGENT_WAIT_MS);
 	sleep_ms(settle_ms);
 	return pid;
 }

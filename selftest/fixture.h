@@ -39,11 +39,31 @@ void use_config(const char *name, const char *fmt, ...) __attribute__((format(pr
 int verify_store(const char *store, struct apqn a, char *out, size_t size);
 void simkeys_init(const char *store, struct apqn a, const char *type, int n, bool pin);
 void write_profile(const char *name, const char *types, bool pin, const char *exec, const char *extra);
+/* How long a test waits for something the agent must do: long enough for
+ * an ASan build on a loaded machine; a wait ends as soon as it is done. */
+#define AGENT_WAIT_MS 60000
 /* Start @binary (NULL: agent/mkagent) as `mkagent [-v debug] daemon`, its
- * output appended to @log (NULL: /dev/null); give it @settle_ms to listen. */
+ * output appended to @log (NULL: /dev/null); wait until it listens (it
+ * sleeps in epoll_wait, its first pass made; or it died), then @settle_ms
+ * more. */
 pid_t agent_start(const char *binary, const char *log, bool debug, int settle_ms);
+/* Whether agent @pid sleeps in epoll_wait: it listens, and has handled
+ * every event that had come when it went to sleep. */
+bool agent_idle(pid_t pid);
+/* Wait up to @ms for agent_idle(); false, with a diagnostic (none when the
+ * agent died), when it does not come. */
+bool wait_agent_idle(pid_t pid, int ms);
+/* When the timerfd of agent @pid fires, in ms from now: 0 when disarmed,
+ * -1 when it has none (/proc/PID/fdinfo). */
+long agent_timer_ms(pid_t pid);
+/* Wait up to @ms until agent @pid is idle and its timer is disarmed or due
+ * in more than a minute: no uevent burst left to settle, nothing to retry
+ * soon (for a poll-interval above a minute). */
+bool wait_agent_quiet(pid_t pid, int ms);
 /* Send @sig to the agent and reap it. */
 void agent_stop(pid_t pid, int sig);
+/* Whether some process waits (blocked in flock or fcntl) for a lock of @path. */
+bool lock_waited(const char *path);
 void sleep_ms(int ms);
 /* A key of [operation] (state, reason, ...) from the live or archived
  * file of @id, "" when none. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -130,6 +131,48 @@ const char *build_path(const char *rel)
 	}
 	snprintf(out, PATH_MAX + 256, "%s/%s", top, rel);
 	return out;
+}
+
+char pid_state(pid_t pid)
+{
+	char path[64], *text, *p, st = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	text = read_text(path);
+	p = text ? strrchr(text, ')') : NULL;
+	if (p && p[1] == ' ')
+		st = p[2];
+	free(text);
+	return st;
+}
+
+long pid_syscall(pid_t pid)
+{
+	char path[64], *text;
+	long nr = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	text = read_text(path);
+	if (text && text[0] >= '0' && text[0] <= '9')
+		nr = strtol(text, NULL, 10);
+	free(text);
+	return nr;
+}
+
+bool wait_in_syscall(pid_t pid, long nr, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 10) {
+		struct timespec ts = { 0, 10000000 };
+		char st = pid_state(pid);
+
+		if (!st || st == 'Z')
+			return false;
+		/* the call read on both sides of the state: one sleep in it */
+		if (pid_syscall(pid) == nr && pid_state(pid) == 'S' && pid_syscall(pid) == nr)
+			return true;
+		nanosleep(&ts, NULL);
+	}
+	return false;
 }
 
 int count_lines(const char *s)

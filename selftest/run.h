@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct run_result {
 	int status; /* exit code, or 128 + signal */
@@ -21,6 +22,15 @@ void run_result_free(struct run_result *r);
 /* Path of a file of the build tree, e.g. "agent/mkagent"; the last four
  * answers stay valid. */
 const char *build_path(const char *rel);
+/* The one-letter state of @pid in /proc ('S' sleeping, 'Z' zombie, ...),
+ * 0 when it is gone. */
+char pid_state(pid_t pid);
+/* The system call @pid sleeps in (/proc/PID/syscall), -1 when it runs or
+ * is gone. */
+long pid_syscall(pid_t pid);
+/* Wait up to @ms until @pid sleeps in system call @nr (SYS_read, ...);
+ * false when it does not, or ends. */
+bool wait_in_syscall(pid_t pid, long nr, int ms);
 /* Number of lines in @s. */
 int count_lines(const char *s);
 #include <string.h>

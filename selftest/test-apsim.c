@@ -52,6 +52,9 @@ static const char *hex(enum mk_type t, struct apqn a, enum mk_reg r)
 	return b;
 }
 
+/* How long an event that must come may take; "(none)" checks wait less. */
+#define EVENT_WAIT_MS 10000
+
 /* The next uevent, as "ACTION key=value ..." of the keys asked for. */
 static const char *next_event(int timeout_ms, const char *const *keys)
 {
@@ -84,15 +87,15 @@ static void cca(void)
 	struct apsim_key k;
 	char want[2048], old_cur[65];
 
-	is_string(next_event(1000, KEYS),
+	is_string(next_event(EVENT_WAIT_MS, KEYS),
 		  "add card08 SUBSYSTEM=ap DEVTYPE=ap_card MODE=cca DEV_TYPE=000D MODALIAS=ap:t0D",
 		  "a new card is added (no driver yet) ...");
-	is_string(next_event(1000, KEYS),
+	is_string(next_event(EVENT_WAIT_MS, KEYS),
 		  "bind card08 SUBSYSTEM=ap DEVTYPE=ap_card DRIVER=cex4card MODE=cca DEV_TYPE=000D MODALIAS=ap:t0D",
 		  "... and bound to cex4card");
-	is_string(next_event(1000, KEYS), "add 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=cca",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "add 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=cca",
 		  "a new queue is added ...");
-	is_string(next_event(1000, KEYS), "bind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "bind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca",
 		  "... and bound to cex4queue");
 
 	is_string(slurp("card08/type"), "CEX7C", "card type");
@@ -135,7 +138,7 @@ static void cca(void)
 	apsim_set_asym_lines(sim, true);
 
 	apsim_set_online(sim, a, false);
-	is_string(next_event(1000, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca ONLINE=0",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca ONLINE=0",
 		  "going offline sends change ONLINE=0");
 	ok(!strstr(slurp("card08/08.0033/uevent"), "ONLINE"), "the uevent file keeps only lasting properties");
 	is_string(slurp("card08/08.0033/online"), "0", "online reads 0");
@@ -144,15 +147,15 @@ static void cca(void)
 		  "ASYM NEW: - -\nASYM CUR: - -\nASYM OLD: - -\n",
 		  "an offline CCA queue prints - - for every register");
 	apsim_set_online(sim, a, true);
-	is_string(next_event(1000, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca ONLINE=1",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca ONLINE=1",
 		  "coming online sends change ONLINE=1");
 
 	apsim_set_config(sim, a, false);
-	is_string(next_event(1000, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca CONFIG=0",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "change 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=cex4queue MODE=cca CONFIG=0",
 		  "deconfiguring sends change CONFIG=0");
 	is_string(slurp("card08/08.0033/online"), "0", "a deconfigured queue is not online");
 	apsim_set_config(sim, a, true);
-	next_event(1000, KEYS);
+	next_event(EVENT_WAIT_MS, KEYS);
 
 	apsim_set_chkstop(sim, a, true);
 	is_string(slurp("card08/08.0033/chkstop"), "1", "chkstop reads 1");
@@ -160,25 +163,25 @@ static void cca(void)
 	apsim_set_chkstop(sim, a, false);
 
 	apsim_bind(sim, a, NULL);
-	is_string(next_event(1000, KEYS), "unbind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=cca",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "unbind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=cca",
 		  "unbind carries no DRIVER");
 	ok(!slurp("card08/08.0033/mkvps") && !slurp("card08/08.0033/online"),
 	   "an unbound queue has no mkvps and no online");
 	apsim_bind(sim, a, "vfio_ap");
-	is_string(next_event(1000, KEYS), "bind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=vfio_ap MODE=cca",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "bind 08.0033 SUBSYSTEM=ap DEVTYPE=ap_queue DRIVER=vfio_ap MODE=cca",
 		  "bind to vfio_ap");
 	ok(!slurp("card08/08.0033/mkvps") && !slurp("card08/08.0033/online"),
 	   "a vfio_ap queue has neither mkvps nor online");
 	apsim_bind(sim, a, "cex4queue");
-	next_event(1000, KEYS);
-	next_event(1000, KEYS);
+	next_event(EVENT_WAIT_MS, KEYS);
+	next_event(EVENT_WAIT_MS, KEYS);
 	ok(slurp("card08/08.0033/mkvps") != NULL, "bound to cex4queue again, mkvps is back");
 
 	apsim_bindings_complete(sim);
-	is_string(next_event(1000, KEYS), "change ap SUBSYSTEM=ap BINDINGS=complete COMPLETECOUNT=1",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "change ap SUBSYSTEM=ap BINDINGS=complete COMPLETECOUNT=1",
 		  "the root device announces BINDINGS=complete");
 	apsim_bindings_complete(sim);
-	is_string(next_event(1000, KEYS), "change ap SUBSYSTEM=ap BINDINGS=complete COMPLETECOUNT=2",
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "change ap SUBSYSTEM=ap BINDINGS=complete COMPLETECOUNT=2",
 		  "with a growing count");
 }
 
@@ -191,7 +194,7 @@ static void ep11(void)
 	apsim_add_card(sim, 0x0a, "CEX8P");
 	apsim_add_queue(sim, a);
 	for (int i = 0; i < 4; i++)
-		next_event(1000, KEYS);
+		next_event(EVENT_WAIT_MS, KEYS);
 	is_string(slurp("card0a/ap_functions"), "0x06000000", "EP11 card functions");
 	snprintf(want, sizeof(want), "WK CUR: valid 0x%s\nWK NEW: empty -\n", hex(MK_EP11, a, REG_CUR));
 	is_string(slurp("card0a/0a.0005/mkvps"), want, "a new EP11 queue");
@@ -214,16 +217,16 @@ static void ep11(void)
 	apsim_zeroize(sim, a);
 	is_string(slurp("card0a/0a.0005/mkvps"), "WK CUR: invalid -\nWK NEW: empty -\n", "zeroized");
 	apsim_set_card_online(sim, 0x0a, false);
-	is_string(next_event(1000, KEYS),
+	is_string(next_event(EVENT_WAIT_MS, KEYS),
 		  "change card0a SUBSYSTEM=ap DEVTYPE=ap_card DRIVER=cex4card MODE=ep11 ONLINE=0 DEV_TYPE=000E MODALIAS=ap:t0E",
 		  "a card going offline sends change ONLINE=0");
 	is_string(slurp("card0a/0a.0005/mkvps"), "WK CUR: - -\nWK NEW: - -\n", "an offline EP11 queue");
 	apsim_set_card_online(sim, 0x0a, true);
-	next_event(1000, KEYS);
+	next_event(EVENT_WAIT_MS, KEYS);
 
 	apsim_remove_queue(sim, a);
-	is_string(next_event(1000, KEYS), "unbind 0a.0005 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=ep11", "removal unbinds ...");
-	is_string(next_event(1000, KEYS), "remove 0a.0005 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=ep11", "... then removes");
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "unbind 0a.0005 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=ep11", "removal unbinds ...");
+	is_string(next_event(EVENT_WAIT_MS, KEYS), "remove 0a.0005 SUBSYSTEM=ap DEVTYPE=ap_queue MODE=ep11", "... then removes");
 	ok(!slurp("card0a/0a.0005/uevent"), "the queue is gone from sysfs");
 }
 

@@ -192,10 +192,10 @@ static void cca_cycle(void)
 		       "zkey,zkey-kmip,zkey-cryptsetup");
 	load_all(CCA, 3, MK_CCA_AES, &aes);
 	load_all(CCA, 3, MK_CCA_APKA, &apka);
-	ok(wait_state(id, "reenciphered", 15000, NULL), "CCA: the three zkey consumers re-enciphered");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "CCA: the three zkey consumers re-enciphered");
 	activate_all(CCA, 3, MK_CCA_AES);
 	activate_all(CCA, 3, MK_CCA_APKA);
-	ok(wait_state(id, "finalized", 15000, NULL), "CCA: and finalized");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "CCA: and finalized");
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
 		bool good = verified(stores[i], CCA[2], out, sizeof(out));
 
@@ -229,9 +229,9 @@ static void ep11_cycle(void)
 	hex_of(MK_EP11, &wk, E);
 	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "zkey,zkey-kmip,zkey-cryptsetup");
 	load_all(EP11, 2, MK_EP11, &wk);
-	ok(wait_state(id, "reenciphered", 15000, NULL), "EP11: the three zkey consumers re-enciphered");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "EP11: the three zkey consumers re-enciphered");
 	activate_all(EP11, 2, MK_EP11);
-	ok(wait_state(id, "finalized", 15000, NULL), "EP11: and finalized");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "EP11: and finalized");
 	for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
 		bool good = verified(stores[i], EP11[1], out, sizeof(out));
 
@@ -256,7 +256,7 @@ static void early(void)
 	id = plan_real("08.0033,09.0033,0b.0033", "-A", A, NULL, NULL, "zkey,zkey-kmip");
 	apsim_load(sim, CCA[0], MK_CCA_AES, &aes);
 	apsim_activate(sim, CCA[0], MK_CCA_AES);
-	ok(wait_state(id, "error", 10000, NULL), "CCA, activated early: error");
+	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "CCA, activated early: error");
 	wait_reason(id);
 	is_string(op_field(id, "reason"), "activated-early, recovered: zkey zkey-kmip, not recovered: none",
 		  "CCA: zkey recovers its keys from OLD, the KMIP plugin by a refresh");
@@ -270,7 +270,7 @@ static void early(void)
 	id = plan_real("0a.0033,0c.0033", "-e", E, NULL, NULL, "zkey,zkey-kmip");
 	apsim_load(sim, EP11[0], MK_EP11, &wk);
 	apsim_activate(sim, EP11[0], MK_EP11);
-	ok(wait_state(id, "error", 10000, NULL), "EP11, activated early: error");
+	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "EP11, activated early: error");
 	wait_reason(id);
 	is_string(op_field(id, "reason"), "activated-early, recovered: none, not recovered: zkey zkey-kmip",
 		  "EP11: no OLD register, and the KMIP plugin's identity key is lost: the reason names both");

@@ -49,7 +49,7 @@ static bool died(pid_t pid)
 /* Wait for @want; false when the agent died first (the kill struck it). */
 static bool wait_or_death(const char *id, const char *want, pid_t pid, bool *dead)
 {
-	for (int i = 0; i < 300; i++) {
+	for (int i = 0; i < AGENT_WAIT_MS / 50; i++) {
 		if (streq(op_field(id, "state"), want))
 			return true;
 		if (!*dead && died(pid)) {

@@ -4,7 +4,6 @@
  * types; the simulated officer loads and activates, and mkagent daemon
  * re-enciphers and finalizes at the right moments, never at a wrong one.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -33,14 +32,14 @@ static void stop_agent(int sig)
 	sleep_ms(100);
 }
 
-/* Whether the notify helper was run for @event (it runs right after the
- * transition is written, so give it a moment). */
+/* Whether the notify helper was run for @event (it runs in a worker after
+ * the transition is written, so give it time). */
 static bool notified(const char *event, const char *id)
 {
 	char want[128];
 
 	snprintf(want, sizeof(want), "%s %s\n", event, id);
-	for (int waited = 0; waited <= 3000; waited += 50) {
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 50) {
 		char *log = read_text(notify_log);
 		bool found = log && strstr(log, want);
 
@@ -96,13 +95,13 @@ static void full_cycle(const char *what, const struct apqn *set, size_t n, enum 
 	sleep_ms(2500);
 	is_string(op_field(id, "state"), "planned", "%s: with one APQN still to load, the agent waits", what);
 	load_all(&set[n - 1], 1, t, &k);
-	ok(wait_state(id, "reenciphered", 10000, NULL), "%s: the load of the last APQN is found by polling; every consumer re-enciphers", what);
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "%s: the load of the last APQN is found by polling; every consumer re-enciphers", what);
 	ok(notified("loaded", id) && notified("reenciphered", id), "%s: notified loaded and reenciphered", what);
 	activate_all(set, n - 1, t);
 	sleep_ms(2500);
 	is_string(op_field(id, "state"), "reenciphered", "%s: activated on all but one, the agent waits", what);
 	activate_all(&set[n - 1], 1, t);
-	ok(wait_state(id, "finalized", 10000, NULL), "%s: activated on the last: the agent finalizes", what);
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "%s: activated on the last: the agent finalizes", what);
 	ok(notified("finalized", id), "%s: notified finalized", what);
 	is_int(verify_store(store, set[0], out, sizeof(out)), 0, "%s: %s", what, out);
 	free(id);
@@ -122,20 +121,21 @@ static void online_by_uevent(void)
 	sleep_ms(1000);
 	is_string(op_field(id, "state"), "planned", "uevent: loaded but one APQN offline, the agent waits");
 	apsim_set_online(sim, EP11[1], true);
-	ok(wait_state(id, "reenciphered", 5000, NULL),
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL),
 	   "uevent: the last APQN coming online (ONLINE=1) starts re-enciphering at once, poll-interval 3600");
 	{
 		char seen[64];
 
 		/* the agent looks once more when a step ends; after that, nothing */
 		snprintf(seen, sizeof(seen), "operation %s (reenciphered): wait", id);
-		wait_log(seen, 5000);
+		ok(wait_log(seen, AGENT_WAIT_MS) && wait_agent_quiet(agent, AGENT_WAIT_MS),
+		   "uevent: the agent looks once more when the step ends, then waits");
 	}
 	activate_all(EP11, 2, MK_EP11);
 	sleep_ms(1000);
 	is_string(op_field(id, "state"), "reenciphered", "uevent: no poll, no event: the activation is not seen yet");
 	apsim_bindings_complete(sim);
-	ok(wait_state(id, "finalized", 5000, NULL), "uevent: BINDINGS=complete re-reads the waiting APQNs: finalized");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "uevent: BINDINGS=complete re-reads the waiting APQNs: finalized");
 	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "uevent: %s", out);
 	stop_agent(SIGTERM);
 	free(id);
@@ -165,12 +165,13 @@ static void mask_by_uevent(void)
 	apsim_random_key(MK_EP11, &k);
 	hex_of(MK_EP11, &k, hex);
 	id = plan_op("0a.0033,0c.0033", "-e", hex, NULL);
-	sleep_ms(500);
+	wait_agent_quiet(agent, AGENT_WAIT_MS); /* it has read the new operation */
 	reads = apsim_mkvps_reads(sim, EP11[0]);
 	apsim_set_mask(sim, APSIM_APMASK, 0x20, false);
 	ok(read_within(EP11[0], reads, 3000),
 	   "mask: the first APMASK= the agent sees (card 20 leaves the host) re-reads the waiting operation");
-	sleep_ms(300);
+	/* done with that uevent, its burst settled: what follows is the next one's */
+	wait_agent_quiet(agent, AGENT_WAIT_MS);
 	reads = apsim_mkvps_reads(sim, EP11[0]);
 	apsim_set_mask(sim, APSIM_APMASK, 0x21, false);
 	ok(!read_within(EP11[0], reads, 1000), "mask: then card 21 leaves: not the operation's, nothing read");
@@ -181,11 +182,11 @@ static void mask_by_uevent(void)
 	is_string(op_field(id, "state"), "planned",
 		  "mask: AQMASK takes domain 0033 to vfio_ap; loaded and read again, the agent waits");
 	apsim_set_mask(sim, APSIM_AQMASK, 0x33, true);
-	ok(wait_state(id, "reenciphered", 5000, NULL),
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL),
 	   "mask: AQMASK gives domain 0033 back: re-enciphering starts at once");
 	activate_all(EP11, 2, MK_EP11);
 	apsim_bindings_complete(sim);
-	ok(wait_state(id, "finalized", 5000, NULL), "mask: and it finalizes");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "mask: and it finalizes");
 	is_int(verify_store(ep11_store, EP11[0], out, sizeof(out)), 0, "mask: %s", out);
 	apsim_set_mask(sim, APSIM_APMASK, 0x20, true);
 	apsim_set_mask(sim, APSIM_APMASK, 0x21, true);
@@ -210,7 +211,7 @@ static void early_and_wrong(void)
 	ok(notified("unexpected-new-mkvp", id), "wrong key: notified unexpected-new-mkvp");
 	apsim_load(sim, CCA[2], MK_CCA_AES, &k);
 	activate_all(CCA, 1, MK_CCA_AES);
-	ok(wait_state(id, "error", 5000, NULL), "early activation: the operation goes to error");
+	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "early activation: the operation goes to error");
 	for (int waited = 0; waited < 8000 && strncmp(op_field(id, "reason"), "activated-early, recovered", 26) != 0; waited += 50)
 		sleep_ms(50);
 	is_string(op_field(id, "reason"), "activated-early, recovered: simkeys-cca, not recovered: none",
@@ -245,9 +246,9 @@ static void missing_midway(void)
 	is_string(op_field(id, "state"), "planned", "  and the operation waits for it");
 	apsim_add_queue(sim, CCA[2]);
 	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-	ok(wait_state(id, "reenciphered", 8000, NULL), "  it is back with the key loaded: re-enciphered");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "  it is back with the key loaded: re-enciphered");
 	activate_all(CCA, 3, MK_CCA_APKA);
-	ok(wait_state(id, "finalized", 8000, NULL), "  activated everywhere: finalized");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "  activated everywhere: finalized");
 	is_int(verify_store(cca_store, CCA[0], out, sizeof(out)), 0, "  no key lost: %s", out);
 	stop_agent(SIGTERM);
 	free(id);
@@ -278,7 +279,7 @@ static void failing_helpers(void)
 		hex_of(MK_CCA_APKA, &k, hex);
 		id = plan_op("0b.0033", "-p", hex, i ? "hang" : "boom");
 		apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-		ok(wait_state(id, "error", 8000, NULL), "a helper that %s: error", i ? "hangs" : "fails");
+		ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "a helper that %s: error", i ? "hangs" : "fails");
 		is_string(op_field(id, "reason"), i ? "profile hang reencipher failed: timed out after 1 s" :
 					     "profile boom reencipher failed: the last word",
 			  "  with the reason");
@@ -309,15 +310,15 @@ static void killed_mid_phase(void)
 	hex_of(MK_EP11, &k, hex);
 	id = plan_op("0a.0033,0c.0033", "-e", hex, "slowkeys");
 	load_all(EP11, 2, MK_EP11, &k);
-	ok(wait_state(id, "reenciphering", 8000, NULL), "kill -9: the reencipher phase is running");
+	ok(wait_state(id, "reenciphering", AGENT_WAIT_MS, NULL), "kill -9: the reencipher phase is running");
 	stop_agent(SIGKILL);
 	start_agent(conf_fast);
-	ok(wait_state(id, "reenciphered", 10000, NULL), "kill -9 during reencipher, restart: re-enciphered");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "kill -9 during reencipher, restart: re-enciphered");
 	activate_all(EP11, 2, MK_EP11);
-	ok(wait_state(id, "finalizing", 8000, NULL), "kill -9: the finalize phase is running");
+	ok(wait_state(id, "finalizing", AGENT_WAIT_MS, NULL), "kill -9: the finalize phase is running");
 	stop_agent(SIGKILL);
 	start_agent(conf_fast);
-	ok(wait_state(id, "finalized", 10000, NULL), "kill -9 during finalize, restart: finalized");
+	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "kill -9 during finalize, restart: finalized");
 	is_int(verify_store(ep11_store, EP11[1], out, sizeof(out)), 0, "kill -9: %s", out);
 	stop_agent(SIGTERM);
 	free(id);
@@ -334,7 +335,14 @@ static void person_cancels_beside(void)
 	int status = -1;
 	char *log;
 
-	script_profile("slowcancel", "cca-apka", "[ \"$1\" = cancel ] && sleep 3\nexit 0\n", NULL);
+	char go[4200], script[4300];
+
+	/* the person's cancel phase lasts until the test has seen the agent's answer */
+	snprintf(go, sizeof(go), "%s/cancel-go", tmp);
+	unlink(go);
+	snprintf(script, sizeof(script),
+		 "[ \"$1\" = cancel ] && while [ ! -e %s ]; do sleep 0.1; done\nexit 0\n", go);
+	script_profile("slowcancel", "cca-apka", script, NULL);
 	if (truncate(daemon_log, 0) < 0)
 		bail_out("%s: %s", daemon_log, strerror(errno));
 	start_agent(conf_fast);
@@ -342,7 +350,7 @@ static void person_cancels_beside(void)
 	hex_of(MK_CCA_APKA, &k, hex);
 	id = plan_op("0b.0033", "-p", hex, "slowcancel");
 	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-	ok(wait_state(id, "reenciphered", 8000, NULL), "person's cancel: the agent re-enciphered");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "person's cancel: the agent re-enciphered");
 	person = fork();
 	if (person == 0) {
 		struct run_result r;
@@ -350,9 +358,10 @@ static void person_cancels_beside(void)
 		mk(&r, "cancel", "-i", id, NULL);
 		_exit(r.status);
 	}
-	ok(wait_state(id, "canceling", 5000, NULL), "  the person's cancel runs");
-	ok(wait_log("another process runs its cancel phase now", 3000),
+	ok(wait_state(id, "canceling", AGENT_WAIT_MS, NULL), "  the person's cancel runs");
+	ok(wait_log("another process runs its cancel phase now", AGENT_WAIT_MS),
 	   "  the agent says another process runs the cancel phase");
+	write_text(go, 0644, "go\n");
 	waitpid(person, &status, 0);
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "  the person's cancel succeeds");
 	sleep_ms(500);
@@ -365,46 +374,41 @@ static void person_cancels_beside(void)
 	free(id);
 }
 
-/* The it_value of the daemon's timerfd, from /proc. */
 static bool timer_disarmed(pid_t pid)
 {
-	char dir[64], path[4200], link[256];
-	struct dirent *de;
-	bool disarmed = false, found = false;
-	DIR *d;
+	return agent_timer_ms(pid) == 0;
+}
 
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	while (d && (de = readdir(d))) {
-		ssize_t n;
-		char *info;
+/* Wait until the agent's timer is armed (@armed) or disarmed. */
+static bool wait_timer(pid_t pid, bool armed)
+{
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 20, sleep_ms(20))
+		if (armed ? agent_timer_ms(pid) > 0 : timer_disarmed(pid))
+			return true;
+	return false;
+}
 
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, link, sizeof(link) - 1);
-		if (n < 0)
-			continue;
-		link[n] = '\0';
-		if (!strstr(link, "timerfd"))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
-		info = read_text(path);
-		found = true;
-		disarmed = info && strstr(info, "it_value: (0, 0)");
-		free(info);
-	}
-	if (d)
-		closedir(d);
-	return found && disarmed;
+/* The mkvps reads of @a and of every other queue, taken together. */
+static void reads_split(struct apqn a, int *mine, int *others)
+{
+	int before, total;
+
+	do {
+		before = apsim_mkvps_reads(sim, a);
+		total = apsim_mkvps_reads_total(sim);
+		*mine = apsim_mkvps_reads(sim, a);
+	} while (*mine != before);
+	*others = total - *mine;
 }
 
 static void idle(void)
 {
 	struct apsim_key k;
 	char hex[MKVP_STR_MAX], *id;
-	int before, mine;
+	int before, mine, others, now_mine, now_others;
+	long due = -1;
 
 	start_agent(conf_fast);
-	sleep_ms(500);
 	ok(timer_disarmed(agent), "idle: with no waiting operation the timerfd is disarmed");
 	before = apsim_mkvps_reads_total(sim);
 	sleep_ms(2500);
@@ -413,33 +417,47 @@ static void idle(void)
 	apsim_random_key(MK_CCA_ASYM, &k);
 	hex_of(MK_CCA_ASYM, &k, hex);
 	id = plan_op("09.0033", "-S", hex, "simkeys-cca");
-	sleep_ms(300);
-	ok(!timer_disarmed(agent), "one waiting operation: the timer is armed");
-	before = apsim_mkvps_reads_total(sim);
-	mine = apsim_mkvps_reads(sim, CCA[1]);
-	sleep_ms(3500);
-	ok(apsim_mkvps_reads(sim, CCA[1]) - mine >= 2, "it polls its APQN (%d reads in 3.5 s at 1 s)",
-	   apsim_mkvps_reads(sim, CCA[1]) - mine);
-	is_int(apsim_mkvps_reads_total(sim) - before, apsim_mkvps_reads(sim, CCA[1]) - mine,
-	       "and reads no other queue");
+	ok(wait_timer(agent, true), "one waiting operation: the timer is armed");
+	reads_split(CCA[1], &mine, &others);
+	/* two polls after this one: the timer, re-armed after each, is the poll's */
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 10, sleep_ms(10)) {
+		reads_split(CCA[1], &now_mine, &now_others);
+		if (now_mine - mine >= 2)
+			break;
+	}
+	/* asleep with its timer ticking (not just run out, which wakes it) */
+	for (int tries = 0; tries < 100 && due <= 0; tries++) {
+		wait_agent_idle(agent, AGENT_WAIT_MS);
+		due = agent_timer_ms(agent);
+		if (!agent_idle(agent))
+			due = -1;
+	}
+	ok(now_mine - mine >= 2 && due > 0 && due <= 1100,
+	   "it polls its APQN (%d reads), its timer due again within poll-interval 1 s and its 10%% jitter (%ld ms)",
+	   now_mine - mine, due);
+	reads_split(CCA[1], &now_mine, &now_others);
+	is_int(now_others - others, 0, "and reads no other queue");
 	{
 		struct run_result r;
 
 		mk(&r, "cancel", "-i", id, NULL);
 		run_result_free(&r);
 	}
-	sleep_ms(500);
-	ok(timer_disarmed(agent), "canceled: the timer is disarmed again");
+	ok(wait_timer(agent, false), "canceled: the timer is disarmed again");
 	kill(agent, SIGHUP);
-	sleep_ms(300);
-	{
-		char *log = read_text(daemon_log);
-
-		ok(log && strstr(log, "configuration and profiles reloaded"), "SIGHUP reloads the configuration and profiles");
-		free(log);
-	}
+	ok(wait_log("configuration and profiles reloaded", AGENT_WAIT_MS),
+	   "SIGHUP reloads the configuration and profiles");
 	stop_agent(SIGTERM);
 	free(id);
+}
+
+static int count_runs(const char *path)
+{
+	char *text = read_text(path);
+	int n = count_lines(text);
+
+	free(text);
+	return n;
 }
 
 /* A step that must wait (exit 75) is retried with a doubling back-off;
@@ -450,32 +468,46 @@ static void backoff_still_watches(void)
 	char hex[MKVP_STR_MAX], *id;
 	struct apsim_key k;
 
-	script_profile("later", "cca-asym",
-		       "[ \"$1\" = reencipher ] && { echo 'not yet' >&2; exit 75; }\nexit 0\n", NULL);
+	char runs[4200], body[4400];
+	int tried;
+
+	/* each run of the reencipher phase leaves a line in @runs */
+	snprintf(runs, sizeof(runs), "%s/later-runs", tmp);
+	unlink(runs);
+	snprintf(body, sizeof(body),
+		 "[ \"$1\" = reencipher ] && { echo run >> %s; echo 'not yet' >&2; exit 75; }\nexit 0\n",
+		 runs);
+	script_profile("later", "cca-asym", body, NULL);
 	start_agent(conf_fast);
 	apsim_random_key(MK_CCA_ASYM, &k);
 	hex_of(MK_CCA_ASYM, &k, hex);
 	id = plan_op("0b.0033", "-S", hex, "later");
 	apsim_load(sim, CCA[2], MK_CCA_ASYM, &k);
-	ok(wait_log("trying again in 8 s", 20000), "a helper that exits 75: the agent backs off, up to 8 s");
+	ok(wait_log("trying again in 8 s", 20000 + AGENT_WAIT_MS),
+	   "a helper that exits 75: the agent backs off, up to 8 s");
+	tried = count_runs(runs);
 	activate_all(&CCA[2], 1, MK_CCA_ASYM);
-	ok(wait_state(id, "error", 2500, NULL),
-	   "  an early activation during the back-off is seen at the next poll");
+	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "  an early activation during the back-off is seen");
+	is_int(count_runs(runs), tried, "  at a poll, not when the back-off ends: the step was not tried again");
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15), "  reason: %s", op_field(id, "reason"));
 	stop_agent(SIGTERM);
 	free(id);
 }
 
-/* A notify helper that takes 20 s holds up no step: the loop hands it to
+/* A notify helper that takes long holds up no step: the loop hands it to
  * a notify worker and goes on. */
 static void slow_notify(void)
 {
-	char conf[4096], helper[4096], hex[MKVP_STR_MAX], *a, *b;
+	char conf[4096], helper[4096], gate[4096], hex[MKVP_STR_MAX], *a, *b;
 	struct apsim_key ka, kb;
 	struct run_result r;
 
+	/* it takes until the test is done: no worker's notification ends meanwhile */
+	snprintf(gate, sizeof(gate), "%s/notify-done", tmp);
+	unlink(gate);
 	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
-	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nexec sleep 20\n", notify_log);
+	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nwhile [ ! -e %s ]; do sleep 0.1; done\n",
+		   notify_log, gate);
 	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
 		   tmp, helper);
@@ -497,9 +529,9 @@ static void slow_notify(void)
 	load_all(CCA, 2, MK_CCA_ASYM, &ka);
 
 	start_agent(conf);
-	ok(wait_state(a, "reenciphered", 8000, NULL),
-	   "slow notify: with a notify helper that takes 20 s, a loaded operation is re-enciphered at once");
-	ok(wait_state(b, "finalized", 8000, NULL), "  and an activated one is finalized");
+	ok(wait_state(a, "reenciphered", AGENT_WAIT_MS, NULL),
+	   "slow notify: with a notify helper that does not end, a loaded operation is re-enciphered");
+	ok(wait_state(b, "finalized", AGENT_WAIT_MS, NULL), "  and an activated one is finalized");
 	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
 	/* the worker that re-enciphered @a still runs the notify helper */
 	activate_all(CCA, 2, MK_CCA_ASYM);
@@ -509,6 +541,7 @@ static void slow_notify(void)
 	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");
 	run_result_free(&r);
 	is_string(op_field(a, "state"), "finalized", "  a person's finalize goes through");
+	write_text(gate, 0644, "done\n");
 	stop_agent(SIGTERM);
 	free(a);
 	free(b);
@@ -521,14 +554,15 @@ static void slow_query(void)
 	char conf[4096], helper[4096], regs[4096], hang[4096], hex[MKVP_STR_MAX], *sym, *apka;
 	const char *new_sym = "5a5a5a5a5a5a5a5a";
 	struct apsim_key k;
-	long long t0;
 
 	snprintf(regs, sizeof(regs), "%s/sym-regs", tmp);
 	snprintf(hang, sizeof(hang), "%s/sym-slow", tmp);
 	write_text(regs, 0644, "SYM NEW: empty 0x0000000000000000\nSYM CUR: valid 0x1111111111111111\n"
 			       "SYM OLD: invalid 0x0000000000000000\n");
 	snprintf(helper, sizeof(helper), "%s/query", tmp);
-	write_text(helper, 0700, "#!/bin/sh\n[ -e %s ] && sleep 15\nexec cat %s\n", hang, regs);
+	/* the answer about the cca-sym operation's registers is held until the test lets it go */
+	write_text(helper, 0700, "#!/bin/sh\nwhile [ -e %s ]; do sleep 0.1; done\nexec cat %s\n", hang,
+		   regs);
 	snprintf(conf, sizeof(conf), "%s/query.conf", tmp);
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n"
 			       "[notify]\nhelper = %s/notify\n[registers]\nquery-helper = %s\n",
@@ -542,18 +576,17 @@ static void slow_query(void)
 	write_text(hang, 0644, "slow\n");
 
 	start_agent(conf);
-	t0 = time(NULL);
 	apsim_random_key(MK_CCA_APKA, &k);
 	hex_of(MK_CCA_APKA, &k, hex);
 	apka = plan_op("09.0033,0b.0033", "-p", hex, "apka-ok");
 	load_all(&CCA[1], 2, MK_CCA_APKA, &k);
-	ok(wait_state(apka, "reenciphered", 8000, NULL),
-	   "slow query: while the query helper takes 15 s for a cca-sym operation, another is re-enciphered");
+	ok(wait_state(apka, "reenciphered", AGENT_WAIT_MS, NULL),
+	   "slow query: while the query helper holds its answer for a cca-sym operation, another is re-enciphered");
 	is_string(op_field(sym, "state"), "planned", "  the cca-sym operation waits for the answer");
-	ok(wait_state(sym, "reenciphered", 25000, NULL), "  the answer comes: the cca-sym operation is re-enciphered");
-	ok(time(NULL) - t0 >= 10, "  after the helper's answer (%lld s)", (long long)(time(NULL) - t0));
-	stop_agent(SIGTERM);
 	unlink(hang);
+	ok(wait_state(sym, "reenciphered", AGENT_WAIT_MS, NULL),
+	   "  the answer comes: the cca-sym operation is re-enciphered");
+	stop_agent(SIGTERM);
 	free(sym);
 	free(apka);
 }

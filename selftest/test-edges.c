@@ -86,7 +86,7 @@ int main(int argc, char **argv)
 	   "the agent cannot write either: the operation stays planned, intact");
 	free(after);
 	unlink(filler);
-	ok(wait_state(id, "reenciphered", 20000, NULL), "room again: the agent, retrying, goes on by itself");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "room again: the agent, retrying, goes on by itself");
 	agent_stop(agent, SIGTERM);
 
 	if (mount(NULL, fs, NULL, MS_REMOUNT | MS_RDONLY, NULL) == 0) {

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
 	ok(!temp_left(), "still no temporary file");
 	free(after);
 	unlink(sw);
-	ok(wait_state(id, "reenciphered", 20000, NULL), "the disk works again: the agent, retrying, goes on");
+	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "the disk works again: the agent, retrying, goes on");
 	agent_stop(agent, SIGTERM);
 
 	free(before);

@@ -25,7 +25,7 @@ static bool has(const char *line)
 
 static bool wait_has(const char *line)
 {
-	for (int waited = 0; waited < 10000; waited += 100, sleep_ms(100))
+	for (int waited = 0; waited < AGENT_WAIT_MS; waited += 100, sleep_ms(100))
 		if (has(line))
 			return true;
 	diag("%s has no '%s'", prom, line);

@@ -118,7 +118,12 @@ static void check_wrong_key_warned(const char *id, int q)
 
 	if (!id || !streq(op_field(id, "state"), "planned") || !online[q] || chkstop[q])
 		return;
-	sleep_ms(1300); /* a poll interval and some */
+	sleep_ms(1300); /* a poll interval and some: time for a wrong step */
+	/* and until the agent has read it and its notify worker has run */
+	for (int waited = 0; waited < AGENT_WAIT_MS && streq(op_field(id, "state"), "planned") &&
+			     !streq(last_event(id, ev, sizeof(ev)), "unexpected-new-mkvp");
+	     waited += 50)
+		sleep_ms(50);
 	wrong_key_checks++;
 	/* error: the other APQN has the new key active (I5 goes first) */
 	if (streq(op_field(id, "state"), "error"))
@@ -207,7 +212,7 @@ static void step(int a, struct apsim_key *k, struct apsim_key *wrong)
 
 /* I5: an operation still planned or re-enciphering with its new key
  * active on some APQN (the agent should have put it in error). */
-static bool new_key_active(const char *id)
+static bool new_key_active(const char *id, bool say)
 {
 	const char *st = op_field(id, "state");
 	struct mkvp want;
@@ -223,7 +228,8 @@ static bool new_key_active(const char *id)
 		if (apsim_get_key(sim, EP11[i], MK_EP11, REG_CUR, &cur) == 0) {
 			apsim_key_mkvp(MK_EP11, &cur, &p);
 			if (mkvp_matches(&p, &want)) {
-				diag("operation %s is %s with its new key active on APQN %d", id, st, i);
+				if (say)
+					diag("operation %s is %s with its new key active on APQN %d", id, st, i);
 				return true;
 			}
 		}
@@ -293,7 +299,11 @@ int main(int argc, char **argv)
 			struct run_result r;
 
 			if (id) {
-				early += new_key_active(id);
+				/* the agent's poll, or its worker's step, may take a while */
+				for (int waited = 0; waited < AGENT_WAIT_MS && new_key_active(id, false);
+				     waited += 50)
+					sleep_ms(50);
+				early += new_key_active(id, true);
 				mk(&r, "cancel", "-i", id, NULL);
 				run_result_free(&r);
 			}

@@ -138,7 +138,7 @@ static void interrupted_step(int sig)
 	id = plan_apka("stubborn");
 	path_in(log, sizeof(log), "mk.log");
 	mkpid = start_mk(log, "reencipher", "-i", id, NULL);
-	if (!ok(wait_for("running", 10000), "%s: reencipher -i has started its helper", sigabbrev_np(sig)))
+	if (!ok(wait_for("running", AGENT_WAIT_MS), "%s: reencipher -i has started its helper", sigabbrev_np(sig)))
 		return;
 	path_in(pidfile, sizeof(pidfile), "running");
 	text = read_text(pidfile);
@@ -191,7 +191,7 @@ static void interrupted_at_terminal(bool hangup)
 		execl(build_path("agent/mkagent"), "mkagent", "reencipher", "-i", id, (char *)NULL);
 		_exit(127);
 	}
-	if (!ok(pid > 0 && wait_for("running", 10000), "%s: reencipher -i has started its helper", what))
+	if (!ok(pid > 0 && wait_for("running", AGENT_WAIT_MS), "%s: reencipher -i has started its helper", what))
 		return;
 	if (hangup) {
 		close(master);
@@ -237,7 +237,7 @@ static void killed_outright(void)
 	id = plan_apka("meek");
 	path_in(log, sizeof(log), "mk.log");
 	mkpid = start_mk(log, "reencipher", "-i", id, NULL);
-	if (!ok(wait_for("meek.pid", 10000), "SIGKILL: reencipher -i has started its helper"))
+	if (!ok(wait_for("meek.pid", AGENT_WAIT_MS), "SIGKILL: reencipher -i has started its helper"))
 		return;
 	path_in(path, sizeof(path), "meek.pid");
 	text = read_text(path);
@@ -245,7 +245,7 @@ static void killed_outright(void)
 	free(text);
 	kill(mkpid, SIGKILL);
 	wait_exit(mkpid);
-	for (int t = 0; t < 5000 && !gone; t += 50) {
+	for (int t = 0; t < AGENT_WAIT_MS && !gone; t += 50) {
 		gone = helper > 0 && kill(helper, 0) < 0 && errno == ESRCH;
 		sleep_ms(50);
 	}
@@ -256,6 +256,17 @@ static void killed_outright(void)
 	path_in(path, sizeof(path), "meek.pid");
 	unlink(path);
 	free(id);
+}
+
+/* Wait until the terminal of @master has echo off. */
+static bool echo_off(int master)
+{
+	struct termios t;
+
+	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 10, sleep_ms(10))
+		if (tcgetattr(master, &t) == 0 && !(t.c_lflag & ECHO))
+			return true;
+	return false;
 }
 
 /* A PIN cut short at the terminal (Ctrl-D twice after some digits: the
@@ -293,7 +304,9 @@ static void pin_prompt_interrupted(void)
 		sleep_ms(50);
 	}
 	ok(strstr(buf, "Enter the PIN for some token") != NULL, "a PIN asked at the terminal");
-	sleep_ms(200);
+	/* after the prompt mkagent flushes the input and turns echo off
+	 * (TCSAFLUSH): what is typed before that is thrown away */
+	ok(echo_off(master), "  echo is off");
 	if (write(master, "12\004\004", 4) != 4)
 		diag("cannot type");
 	wait_exit(pid);

@@ -56,15 +56,20 @@ static bool exists(const char *fmt, const char *name)
 	return access(p, F_OK) == 0;
 }
 
+/* Answer the helper's complete "PIN label" lines; a line may come in
+ * pieces, so what follows the last newline waits for the next read. */
+static char pending[512];
+
 static void serve(int sock)
 {
-	char req[512], *nl;
-	ssize_t n = read(sock, req, sizeof(req) - 1);
+	size_t have = strlen(pending);
+	ssize_t n = read(sock, pending + have, sizeof(pending) - 1 - have);
+	char *r, *nl;
 
 	if (n <= 0)
 		return;
-	req[n] = '\0';
-	for (char *r = req; (nl = strchr(r, '\n')); r = nl + 1) {
+	pending[have + (size_t)n] = '\0';
+	for (r = pending; (nl = strchr(r, '\n')); r = nl + 1) {
 		const char *pass = NULL;
 
 		*nl = '\0';
@@ -79,6 +84,7 @@ static void serve(int sock)
 		else
 			dprintf(sock, "ERR no PIN for this label\n");
 	}
+	memmove(pending, r, strlen(r) + 1);
 }
 
 /* Run helper @name (its arguments NULL terminated) in phase @phase, as the agent does. */
@@ -102,6 +108,7 @@ static int helper(const char *apqns, const char *types, const char *name, ...)
 	va_end(ap);
 	argv[n] = NULL;
 	asked[0] = '\0';
+	pending[0] = '\0';
 	snprintf(log, sizeof(log), "%s/helper.log", wd);
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		bail_out("socketpair");

@@ -162,6 +162,16 @@ void start_agent(void)
 	agent = agent_start(NULL, agent_log, true, 300);
 }
 
+void reload_agent(void)
+{
+	static const char reloaded[] = "configuration and profiles reloaded";
+	int before = count_in_log(reloaded);
+
+	kill(agent, SIGHUP);
+	if (!seen_again(reloaded, before, AGENT_WAIT_MS))
+		diag("the agent did not reload its configuration");
+}
+
 /* Plan a change of @t1 (and @t2, when not MK_NONE) to new random keys,
  * and load them: the agent takes it from there. */
 char *change(enum mk_type t1, enum mk_type t2, bool load)
@@ -203,20 +213,58 @@ void activate(enum mk_type t1, enum mk_type t2)
 }
 
 
-/* The PIN helper of mkagent.conf: mkagent-pin-file, after @delay_s. */
-void use_pin_helper(int delay_s)
+static void release_path(char *buf, size_t size)
 {
-	char slow[4400];
+	snprintf(buf, size, "%s/pins-released", tmp);
+}
 
+void release_pins(void)
+{
+	char path[4400];
+
+	release_path(path, sizeof(path));
+	write_text(path, 0644, "released\n");
+}
+
+/* The PIN helper of mkagent.conf: mkagent-pin-file, held until
+ * release_pins() when @held (a minute at most: nothing waits for good). */
+void use_pin_helper(bool held)
+{
+	char slow[4400], released[4400];
+
+	release_path(released, sizeof(released));
+	if (held)
+		unlink(released);
+	else
+		release_pins();
 	snprintf(slow, sizeof(slow), "%s/slow-pin-file", tmp);
-	write_text(slow, 0755, "#!/bin/sh\nsleep %d\nexec %s --dir '%s' \"$@\"\n", delay_s, pin_file,
-		   pins);
-	if (delay_s)
+	write_text(slow, 0755, "#!/bin/sh\ni=0\nwhile [ ! -e '%s' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done\n"
+		   "exec %s --dir '%s' \"$@\"\n", released, pin_file, pins);
+	if (held)
 		write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
 			   "[pin]\nhelper = %s\n", slow);
 	else
 		write_text(conf, 0644, "[agent]\npoll-interval = 1\nauto-finalize = yes\n"
 			   "[pin]\nhelper = %s --dir %s\n", pin_file, pins);
+}
+
+/* Whether process @pid (a /proc name) is in this test's mount namespace,
+ * which stage_setup() made its own: it is this run's, not another run's
+ * on the same machine. */
+static bool ours(const char *pid)
+{
+	static char mine[64];
+	char path[300], ns[64];
+	ssize_t n;
+
+	if (!mine[0] && (n = readlink("/proc/self/ns/mnt", mine, sizeof(mine) - 1)) > 0)
+		mine[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	n = readlink(path, ns, sizeof(ns) - 1);
+	if (n <= 0)
+		return false;
+	ns[n] = '\0';
+	return !strcmp(ns, mine);
 }
 
 /* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
@@ -234,7 +282,8 @@ int pids_named(const char *comm, pid_t *out, int max)
 		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
 		text = read_text(path);
 		if (text && !strncmp(text, comm, 15) && text[strcspn(text, "\n")] == '\n' &&
-		    strcspn(text, "\n") == (strlen(comm) < 15 ? strlen(comm) : 15) && n < max)
+		    strcspn(text, "\n") == (strlen(comm) < 15 ? strlen(comm) : 15) && n < max &&
+		    ours(de->d_name))
 			out[n++] = (pid_t)atoi(de->d_name);
 		free(text);
 	}
@@ -377,7 +426,7 @@ void ock_setup(char **argv)
 	snprintf(pin_file, sizeof(pin_file), "%s", installed("helpers/mkagent-pin-file"));
 	install_profile(NULL);
 	snprintf(conf, sizeof(conf), "%s/mkagent.conf", tmp);
-	use_pin_helper(0);
+	use_pin_helper(false);
 	snprintf(agent_log, sizeof(agent_log), "%s/agent.log", tmp);
 	setenv("MKAGENT_STATE_DIR", state, 1);
 	setenv("MKAGENT_PROFILES", profiles, 1);

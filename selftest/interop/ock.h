@@ -60,13 +60,18 @@ bool log_has(const char *needle);
  * the helper's options (the profile's settings). */
 void install_profile(const char *extra);
 void start_agent(void);
+/* SIGHUP to the agent; return once it says it reloaded its configuration. */
+void reload_agent(void);
 /* Plan a change of @t1 (and @t2) to new random keys, and load them when
  * @load: the agent takes it from there. The operation's ID, malloc'd. */
 char *change(enum mk_type t1, enum mk_type t2, bool load);
 void activate(enum mk_type t1, enum mk_type t2);
-/* The PIN helper of mkagent.conf: mkagent-pin-file, after @delay_s. */
-void use_pin_helper(int delay_s);
-/* The PIDs of processes named @comm (cut to 15 characters, as the kernel does). */
+/* The PIN helper of mkagent.conf: mkagent-pin-file, held until
+ * release_pins() when @held: the tool waits at its prompt meanwhile. */
+void use_pin_helper(bool held);
+void release_pins(void);
+/* The PIDs of this run's processes named @comm (cut to 15 characters, as
+ * the kernel does): those in the test's own mount namespace. */
 int pids_named(const char *comm, pid_t *out, int max);
 /* Wait until no process of that name is left; false after @ms. */
 bool none_named(const char *comm, int ms);

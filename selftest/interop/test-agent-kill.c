@@ -35,9 +35,8 @@ static void helper_killed(void)
 	char *id;
 	struct run_result r;
 
-	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(true);
+	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_AES, true);
 	if (!ok(at_prompt(id), "helper killed: the tool waits at its PIN prompt"))
 		return;
@@ -45,15 +44,15 @@ static void helper_killed(void)
 	if (!ok(pids_named("mkagent-opencryptoki", p, 4) == 1, "helper killed: one helper runs"))
 		return;
 	kill(p[0], SIGKILL);
+	release_pins();
 	ok(none_named("pkcshsm_mk_change", 15000),
 	   "helper killed: the tool, its pty closed, ends by itself (it ignores SIGHUP here)");
 	is_int(tool_ops(), 0, "helper killed with kill -9: the tool's operation is not left stale");
 	for (int i = 0; i < 200 && streq(op_field(id, "state"), "reenciphering"); i++)
 		sleep_ms(50);
 	diag("after the kill the operation is '%s': %s", op_field(id, "state"), op_field(id, "reason"));
-	use_pin_helper(0);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(false);
+	reload_agent();
 	if (streq(op_field(id, "state"), "error")) {
 		mk(&r, "reencipher", "-i", id, NULL);
 		if (!ok(r.status == 0, "helper killed: a person runs the phase again (mkagent reencipher -i)"))
@@ -120,17 +119,17 @@ static void agent_killed(void)
 {
 	char *id;
 
-	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(true);
+	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_APKA, true);
 	if (!ok(at_prompt(id), "agent killed: the tool waits at its PIN prompt"))
 		return;
 	agent_stop(agent, SIGKILL);
+	release_pins();
 	ok(none_named("pkcshsm_mk_change", 20000) && none_named("mkagent-opencryptoki", 20000),
 	   "agent killed with kill -9: its worker ends the helper, the helper ends the tool");
 	ok(none_stale(), "agent killed: no operation of the tool is left stale");
-	use_pin_helper(0);
+	use_pin_helper(false);
 	start_agent();
 	ok(wait_state(id, "reenciphered", 60000, NULL),
 	   "agent killed: after a restart the phase is run again and completes");
@@ -182,9 +181,8 @@ static void helper_killed_at_finalize(void)
 	id = change(MK_CCA_AES, MK_CCA_APKA, true);
 	if (!ok(wait_state(id, "reenciphered", 60000, NULL), "killed at finalize: re-enciphered"))
 		return;
-	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(true);
+	reload_agent();
 	activate(MK_CCA_AES, MK_CCA_APKA);
 	snprintf(needle, sizeof(needle), "operation %s: opencryptoki finalize: Enter the USER PIN "
 		 "for slot 0: ", id);
@@ -194,14 +192,14 @@ static void helper_killed_at_finalize(void)
 		"killed at finalize: the tool waits at finalize's PIN prompt"))
 		return;
 	kill(p[0], SIGKILL);
+	release_pins();
 	ok(none_named("pkcshsm_mk_change", 15000), "killed at finalize: the tool ends by itself");
 	ok(none_stale(), "killed at finalize: its operation is still re-enciphered, not stale");
 	is_int(tool_ops(), 1, "killed at finalize: the tool holds its one operation");
 	for (int i = 0; i < 200 && streq(op_field(id, "state"), "finalizing"); i++)
 		sleep_ms(50);
-	use_pin_helper(0);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(false);
+	reload_agent();
 	if (streq(op_field(id, "state"), "error")) {
 		mk(&r, "finalize", "-i", id, NULL);
 		if (!ok(r.status == 0, "killed at finalize: a person runs finalize again"))
@@ -300,10 +298,9 @@ static void killed(bool cancel, enum who w, enum point pt)
 	if (pt == BEFORE_TOOL) {
 		slotd_signal(SIGSTOP);
 	} else {
-		/* a slow PIN helper: time to stop the application at the prompt */
-		use_pin_helper(1);
-		kill(agent, SIGHUP);
-		sleep_ms(300);
+		/* a held PIN helper: the application is stopped at the prompt */
+		use_pin_helper(true);
+		reload_agent();
 	}
 	if (cancel) {
 		agent_stop(agent, SIGTERM);
@@ -316,6 +313,7 @@ static void killed(bool cancel, enum who w, enum point pt)
 	} else {
 		reached = seen_again(prompt, prompts_before, 30000);
 		kill(app.pid, SIGSTOP);
+		release_pins();
 		reached = reached && seen_again(works, works_before, 30000);
 	}
 	helper_pid = one_named("mkagent-opencryptoki", 1000);
@@ -361,11 +359,11 @@ static void killed(bool cancel, enum who w, enum point pt)
 	ok(none_named("pkcshsm_mk_change", 30000) && none_named("mkagent-opencryptoki", 30000),
 	   "%s: the helper and the tool end", what);
 	ok(none_stale(), "%s: no operation of the tool is left stale", what);
-	use_pin_helper(0);
+	use_pin_helper(false);
 	if (w == AGENT || cancel)
 		start_agent();
 	else
-		kill(agent, SIGHUP);
+		reload_agent();
 	for (int i = 0; i < 100 && streq(op_field(id, "state"), cancel ? "canceling" : "finalizing");
 	     i++)
 		sleep_ms(50);

@@ -167,7 +167,7 @@ static void slot_without_token(void)
 	sleep_ms(500);
 	is_string(op_field(id, "state"), "reenciphering", "slot without token: the phase waits (exit 75)");
 	install_profile("--continue-without-token=2");
-	kill(agent, SIGHUP);
+	reload_agent();
 	ok(wait_state(id, "reenciphered", 60000, NULL),
 	   "slot without token: with --continue-without-token=2 in the profile it goes on");
 	ok(log_has("slots 2 have no token, as --continue-without-token allows: answering y"),
@@ -175,7 +175,7 @@ static void slot_without_token(void)
 	activate(MK_CCA_AES, MK_CCA_AES);
 	ok(wait_state(id, "finalized", 60000, NULL), "slot without token: and finalized");
 	install_profile(NULL);
-	kill(agent, SIGHUP);
+	reload_agent();
 	restart_slotd(false);
 	keys_work("after the change with a slot without token", true);
 	free(id);
@@ -187,13 +187,13 @@ static void early_activation(void)
 	struct run_result r;
 	char *id;
 
-	use_pin_helper(3);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(true);
+	reload_agent();
 	id = change(MK_CCA_AES, MK_CCA_AES, true);
 	if (!ok(at_prompt(id), "early activation: the tool waits at its PIN prompt"))
 		return;
 	activate(MK_CCA_AES, MK_CCA_AES);
+	release_pins();
 	ok(wait_state(id, "error", 30000, NULL), "early activation: the operation is in error");
 	/* the agent sees the activation, or the phase fails and the step reads
 	 * the registers to say why: activated-early either way (no recover
@@ -207,9 +207,8 @@ static void early_activation(void)
 	mk(&r, "cancel", "--force", "-i", id, NULL);
 	is_int(r.status, 0, "early activation: the operation is closed by cancel --force");
 	run_result_free(&r);
-	use_pin_helper(0);
-	kill(agent, SIGHUP);
-	sleep_ms(300);
+	use_pin_helper(false);
+	reload_agent();
 	free(id);
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../apsim.h"
@@ -185,6 +186,9 @@ static void signals_at_prompt(const char *aes_hex)
 
 	if (!ok(at_pin_prompt(&tool, aes_hex), "reencipher waits at `Enter the USER PIN for slot 0: `"))
 		return;
+	/* in the PIN's read: a SIGTERM before it would leave the read waiting */
+	if (!wait_in_syscall(tool.pid, SYS_read, 60000))
+		diag("the tool does not sleep in read(2) at its prompt");
 	kill(tool.pid, SIGTERM);
 	if (!ok(bg_wait(&tool, &out) == 1 && strstr(out, "Aborted by user."),
 		"SIGTERM at the PIN prompt ends it: `Aborted by user.`, exit 1"))
