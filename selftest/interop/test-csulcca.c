@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * test-csulcca.c - the simulated CCA adapter (csulcca.c) on its own: the
+ * test-csulcca.c - the simulated CCA adapter (csulcca/) on its own: the
  * registers it reports are apsim's, and its keys are bound to the master
  * key they were made under. Runs under umockdev, which shows the library
  * apsim's testbed as /sys; no trixie root needed.

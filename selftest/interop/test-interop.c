@@ -3,7 +3,7 @@
  * test-interop.c - the real openCryptoki 3.23 on apsim's HSM.
  *
  * In the trixie root (stage.h): the real pkcsslotd, pkcsconf, p11sak, CCA
- * token and pkcshsm_mk_change, with libcsulcca.so (csulcca.c) as the CCA
+ * token and pkcshsm_mk_change, with libcsulcca.so (csulcca/) as the CCA
  * adapter and apsim's testbed as the root's /sys, so that a TKE action done
  * here through apsim is what the token sees.
  *
