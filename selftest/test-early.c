@@ -10,6 +10,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,9 +19,15 @@
 #include "core/macro.h"
 
 static char started[4096], go[4096], recovered[4096], notify_log[4096], daemon_log[4096];
+static char succeed[4096], fail_recover[4096], recover_hold[4096], recovering[4096];
 
-/* A consumer whose reencipher waits for the test's word, then fails as
- * zkey does on an empty NEW register; its recover phase leaves a mark. */
+/*
+ * A consumer whose reencipher waits for the test's word, then fails as
+ * zkey does on an empty NEW register (or succeeds at once while the file
+ * @succeed is there); its recover phase leaves a mark, or fails while
+ * @fail_recover is there, or waits for the test while @recover_hold is
+ * there. Every wait ends by itself after 60 s.
+ */
 static void slow_profile(void)
 {
 	char script[4096];
@@ -28,16 +35,22 @@ static void slow_profile(void)
 	snprintf(script, sizeof(script), "%s/slow", tmp);
 	write_text(script, 0755,
 		   "#!/bin/sh\n"
+		   "wait_for() { i=0; while [ ! -e \"$1\" ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; }\n"
 		   "case \"$1\" in\n"
 		   "reencipher)\n"
+		   "\t[ -e %s ] && exit 0\n"
 		   "\ttouch %s\n"
-		   "\twhile [ ! -e %s ]; do sleep 0.05; done\n"
+		   "\twait_for %s\n"
 		   "\techo 'the new master key register is empty' >&2\n"
 		   "\texit 1 ;;\n"
-		   "recover) echo \"$MKAGENT_OP_ID\" >> %s ;;\n"
+		   "recover)\n"
+		   "\techo $PPID > %s\n"
+		   "\t[ -e %s ] && { echo 'no OLD register to recover from' >&2; exit 1; }\n"
+		   "\t[ -e %s ] && wait_for %s.go\n"
+		   "\techo \"$MKAGENT_OP_ID\" >> %s ;;\n"
 		   "esac\n"
 		   "exit 0\n",
-		   started, go, recovered);
+		   succeed, started, go, recovering, fail_recover, recover_hold, recover_hold, recovered);
 	write_profile("slow", "cca-aes", false, script, NULL);
 }
 
@@ -69,6 +82,7 @@ static char *plan_slow(struct apsim_key *k)
 	unlink(started);
 	unlink(go);
 	unlink(recovered);
+	unlink(recovering);
 	return id;
 }
 
@@ -137,6 +151,25 @@ static int said(const char *err)
 	return n;
 }
 
+/* Lines of @id in the audit log that have @text. */
+static int audit_count(const char *id, const char *text)
+{
+	char path[4096], *log;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/audit.log", state);
+	log = read_text(path);
+	for (char *p = log; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
+		size_t len = strcspn(p, "\n");
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%.*s", (int)len, p);
+		n += strstr(line, id) && strstr(line, text);
+	}
+	free(log);
+	return n;
+}
+
 static void audit_has(const char *id, const char *line, const char *what)
 {
 	char path[4096], want[512];
@@ -162,8 +195,13 @@ static void by_the_agent(void)
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15),
 	   "  activated-early from the first time it reads error: %s", op_field(id, "reason"));
 	ok(has(recovered, id, 10000), "  the recover phase ran");
-	ok(wait_reason(id, "activated-early, recovered: slow, not recovered: none", 5000),
-	   "  reason activated-early, and which consumers recovered: %s", op_field(id, "reason"));
+	{
+		bool recovered_all = wait_reason(id, "activated-early, recovered: slow, not recovered: none", 5000);
+
+		ok(recovered_all, "  reason activated-early, and which consumers recovered: %s",
+		   op_field(id, "reason"));
+	}
+	is_int(audit_count(id, " reenciphering error "), 1, "  one transition into error");
 	audit_has(id, "reenciphering error activated-early: profile slow reencipher failed: the new master key register is empty",
 		  "  one audit line: an early activation, with the consumer's failure");
 	snprintf(line, sizeof(line), "activated-early %s\n", id);
@@ -178,19 +216,48 @@ static void by_the_agent(void)
 	free(id);
 }
 
-/* `reencipher -i ID` by a person, in a child: its stderr in @err. */
-static pid_t person_reencipher(const char *id, const char *err)
+/* `mkagent A B C D` (NULL ends them) by a person, in a child: its stderr in @err. */
+static pid_t person(const char *err, const char *a, const char *b, const char *c, const char *d)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		struct run_result r;
 
-		mk(&r, "reencipher", "-i", id, NULL);
+		mk(&r, a, b, c, d, NULL);
 		write_text(err, 0600, "%s", r.err);
 		_exit(r.status);
 	}
 	return pid;
+}
+
+static pid_t person_reencipher(const char *id, const char *err)
+{
+	return person(err, "reencipher", "-i", id, NULL);
+}
+
+static int exit_of(pid_t pid)
+{
+	int status = -1;
+
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether @id's file says @profile's @phase is @status. */
+static bool phase_is(const char *id, const char *phase, const char *status)
+{
+	char path[4096], want[128], *text;
+	bool found;
+
+	snprintf(path, sizeof(path), "%s/ops/%s.ini", state, id);
+	text = read_text(path);
+	snprintf(want, sizeof(want), "[profile slow]\n");
+	found = text && strstr(text, want);
+	snprintf(want, sizeof(want), "\n%s = %s\n", phase, status);
+	found = found && strstr(strstr(text, "[profile slow]\n"), want);
+	free(text);
+	return found;
 }
 
 static void by_a_person(bool auto_recover)
@@ -226,6 +293,147 @@ static void by_a_person(bool auto_recover)
 		is_string(op_field(id, "reason"), "activated-early", "  reason activated-early");
 		ok(access(recovered, F_OK) != 0, "  and no recover phase ran");
 	}
+	close_op(id);
+	free(id);
+}
+
+/* `helper slow reencipher` by hand on a planned operation, the key
+ * activated meanwhile: as reencipher -i, recovered at once. */
+static void helper_by_hand(void)
+{
+	char err[4096], *text;
+	struct apsim_key k;
+	pid_t pid;
+	char *id;
+
+	config(true);
+	id = plan_slow(&k);
+	load_all(CCA, 2, MK_CCA_AES, &k);
+	snprintf(err, sizeof(err), "%s/helper.err", tmp);
+	pid = fork();
+	if (pid == 0) {
+		struct run_result r;
+
+		mk(&r, "helper", "slow", "reencipher", "-i", id, NULL);
+		write_text(err, 0600, "%s", r.err);
+		_exit(r.status);
+	}
+	activate_meanwhile(2);
+	is_int(exit_of(pid), 1, "helper by hand, activated meanwhile: exit 1");
+	text = read_text(err);
+	ok(text && strstr(text, "APQN 08.0033 has a new master key active before every consumer re-enciphered") &&
+		   strstr(text, "it is in error: activated-early, recovered: slow, not recovered: none"),
+	   "  one line: the APQN, and the recover that ran");
+	free(text);
+	is_string(op_field(id, "reason"), "activated-early, recovered: slow, not recovered: none",
+		  "  the reason says which consumers recovered");
+	close_op(id);
+	free(id);
+}
+
+/* ...but once the operation is reenciphered, a helper failing by hand is
+ * no early activation, whatever the registers say. */
+static void helper_after_reenciphered(void)
+{
+	char err[4096], line[64];
+	struct run_result r;
+	struct apsim_key k;
+	pid_t pid;
+	char *id;
+
+	config(true);
+	id = plan_slow(&k);
+	load_all(CCA, 2, MK_CCA_AES, &k);
+	write_text(succeed, 0644, "yes\n");
+	mk(&r, "reencipher", "-i", id, NULL);
+	run_result_free(&r);
+	unlink(succeed);
+	if (!streq(op_field(id, "state"), "reenciphered"))
+		bail_out("operation %s is %s, not reenciphered", id, op_field(id, "state"));
+	snprintf(err, sizeof(err), "%s/helper.err", tmp);
+	pid = fork();
+	if (pid == 0) {
+		mk(&r, "helper", "slow", "reencipher", "-i", id, NULL);
+		write_text(err, 0600, "%s", r.err);
+		_exit(r.status);
+	}
+	activate_meanwhile(2);
+	is_int(exit_of(pid), 1, "reenciphered, a helper by hand fails as the key goes active: exit 1");
+	is_string(op_field(id, "reason"), "profile slow reencipher failed: the new master key register is empty",
+		  "  its own reason, not activated-early");
+	snprintf(line, sizeof(line), "activated-early %s\n", id);
+	ok(!has(notify_log, line, 0), "  and no activated-early notification");
+	ok(access(recovered, F_OK) != 0, "  no recover phase ran");
+	close_op(id);
+	free(id);
+}
+
+/* A person's Ctrl-C while the recover phase runs: the helper is waited
+ * for, the recover phase stays pending, and the line says what is left. */
+static void recover_interrupted(void)
+{
+	char err[4096], *text, *pid_text;
+	struct run_result r;
+	struct apsim_key k;
+	pid_t pid, cmd;
+	char *id;
+
+	config(true);
+	id = plan_slow(&k);
+	load_all(CCA, 2, MK_CCA_AES, &k);
+	write_text(recover_hold, 0644, "hold\n");
+	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
+	pid = person_reencipher(id, err);
+	activate_meanwhile(2);
+	for (int waited = 0; waited < AGENT_WAIT_MS && access(recovering, F_OK) != 0; waited += 50)
+		sleep_ms(50);
+	pid_text = read_text(recovering);
+	cmd = pid_text ? (pid_t)atoi(pid_text) : 0;
+	free(pid_text);
+	if (cmd <= 1)
+		bail_out("the recover helper did not say who runs it");
+	kill(cmd, SIGINT);
+	is_int(exit_of(pid), 1, "Ctrl-C during the recover phase: exit 1");
+	text = read_text(err);
+	ok(text && strstr(text, "it is in error: activated-early, and profile slow recover interrupted by SIGINT") &&
+		   strstr(text, "run the rest with 'mkagent helper PROFILE recover -i"),
+	   "  one line: interrupted, and how to finish");
+	is_int(said(text), 1, "  and it is the one line said");
+	free(text);
+	is_string(op_field(id, "reason"), "activated-early", "  the reason is activated-early");
+	ok(phase_is(id, "recover", "pending"), "  its recover phase is pending");
+	unlink(recover_hold);
+	mk(&r, "helper", "slow", "recover", "-i", id, NULL);
+	is_int(r.status, 0, "  a person finishes it with helper ... recover");
+	run_result_free(&r);
+	ok(has(recovered, id, 0) && phase_is(id, "recover", "done"), "  and the phase is done");
+	close_op(id);
+	free(id);
+}
+
+/* A recover that fails: one reason at the end, never a transient one. */
+static void recover_fails(void)
+{
+	char err[4096], line[64];
+	struct apsim_key k;
+	pid_t pid;
+	char *id;
+
+	config(true);
+	id = plan_slow(&k);
+	load_all(CCA, 2, MK_CCA_AES, &k);
+	write_text(fail_recover, 0644, "fail\n");
+	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
+	pid = person_reencipher(id, err);
+	activate_meanwhile(2);
+	is_int(exit_of(pid), 1, "a recover that fails: exit 1");
+	unlink(fail_recover);
+	is_string(op_field(id, "reason"), "activated-early, recovered: none, not recovered: slow",
+		  "  the reason says which consumer did not recover");
+	is_int(audit_count(id, "error error profile slow recover failed: no OLD register to recover from"), 1,
+	       "  the audit log keeps the helper's words");
+	snprintf(line, sizeof(line), "error %s\n", id);
+	ok(!has(notify_log, line, 0), "  no error notification beside activated-early");
 	close_op(id);
 	free(id);
 }
@@ -269,6 +477,10 @@ int main(int argc, char **argv)
 	snprintf(started, sizeof(started), "%s/started", tmp);
 	snprintf(go, sizeof(go), "%s/go", tmp);
 	snprintf(recovered, sizeof(recovered), "%s/recovered", tmp);
+	snprintf(succeed, sizeof(succeed), "%s/succeed", tmp);
+	snprintf(fail_recover, sizeof(fail_recover), "%s/recover-fails", tmp);
+	snprintf(recover_hold, sizeof(recover_hold), "%s/recover-hold", tmp);
+	snprintf(recovering, sizeof(recovering), "%s/recovering", tmp);
 	snprintf(notify_log, sizeof(notify_log), "%s/notify.log", tmp);
 	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", tmp);
 	slow_profile();
@@ -277,6 +489,10 @@ int main(int argc, char **argv)
 	by_the_agent();
 	by_a_person(true);
 	by_a_person(false);
+	helper_by_hand();
+	helper_after_reenciphered();
+	recover_interrupted();
+	recover_fails();
 	apsim_free(sim);
 	return done_testing();
 }

@@ -308,23 +308,47 @@ const char *engine_query_helper(const struct engine *en, const struct op *op)
 	return op_needs_query(op) && *en->cfg.query_helper ? en->cfg.query_helper : NULL;
 }
 
+/* Whether a failed reencipher of @op may be I5's doing: the operation had
+ * not reached reenciphered, and a new pattern is in some CUR (@where). */
+static bool activated_meanwhile(struct engine *en, const struct op *op, struct apqn *where)
+{
+	_cleanup_(view_free) struct view v = { 0 };
+	struct errmsg e;
+
+	if (op->state != OP_PLANNED && op->state != OP_REENCIPHERING)
+		return false;
+	if (view_read(&v, &op->apqns, engine_query_helper(en, op), &e) < 0) {
+		log_warn("operation %s: cannot read the registers to look for an early activation: %s",
+			 op->id, e.text);
+		return false;
+	}
+	return guard_activated(op, &v, where);
+}
+
 /*
  * A profile's @ph failed (@reason): the operation goes to error, in one
  * write. A failed reencipher may be the officer's doing (I5): the new key
  * went active meanwhile and took the NEW register the helper needed. The
  * registers tell; then the reason is activated-early, notified as such,
- * and the audit line keeps the helper's words.
+ * and the audit line keeps the helper's words. A failed recover runs in
+ * error already: its status is written, and recover's caller says the
+ * reason once every profile had its turn.
  */
 static int phase_failed(struct engine *en, struct op *op, enum phase ph, const char *reason,
 			struct errmsg *e)
 {
-	_cleanup_(view_free) struct view v = { 0 };
 	char n[APQN_STR_MAX], audit[640];
-	struct errmsg unread;
+	struct errmsg unwritten;
 	struct apqn where;
 
-	if (ph != PHASE_REENCIPHER || view_read(&v, &op->apqns, engine_query_helper(en, op), &unread) < 0 ||
-	    !guard_activated(op, &v, &where)) {
+	if (ph == PHASE_RECOVER) {
+		op->updated = time(NULL);
+		if (store_write(&en->store, op, e) < 0)
+			return -EIO;
+		store_audit(&en->store, op->id, "error", "error", reason);
+		return errmsg_set(e, -EIO, "%s", reason);
+	}
+	if (ph != PHASE_REENCIPHER || !activated_meanwhile(en, op, &where)) {
 		engine_transition(en, op, OP_ERROR, reason, NULL);
 		return errmsg_set(e, -EIO, "%s", op->reason);
 	}
@@ -332,7 +356,7 @@ static int phase_failed(struct engine *en, struct op *op, enum phase ph, const c
 	log_warn("operation %s: APQN %s has a new master key active before every consumer re-enciphered",
 		 op->id, n);
 	snprintf(audit, sizeof(audit), "activated-early: %s", reason);
-	transition(en, op, OP_ERROR, "activated-early", audit, "activated-early", &unread);
+	transition(en, op, OP_ERROR, "activated-early", audit, "activated-early", &unwritten);
 	return errmsg_set(e, -EIO,
 			  "APQN %s has a new master key active before every consumer re-enciphered (%s)",
 			  n, reason);

@@ -51,7 +51,9 @@ void engine_mark_first_running(struct op *op, enum phase ph);
  * -EIO when a status could not be written (whatever the store's errno;
  * @e says why); else a failure, which moves the op to error with the
  * reason of DESIGN §5, also in @e: activated-early when a reencipher
- * helper failed and the registers show a new key active (I5).
+ * helper failed before the operation was reenciphered and the registers
+ * show a new key active (I5). A failed recover leaves the reason to the
+ * caller: the operation is in error already.
  */
 int engine_run_phase(struct engine *en, struct op *op, enum phase ph, const char *only_profile,
 		     struct errmsg *e);

@@ -137,7 +137,8 @@ int step_check(struct step *s, enum phase ph, const struct verdict *vd, struct e
 }
 
 /* After a new key went active too early: each profile's recover phase,
- * and a reason that says which consumers could and could not recover. */
+ * and a reason that says which consumers could and could not recover.
+ * @e does not name the operation: the caller's line does. */
 static int recover(struct step *s, struct errmsg *e)
 {
 	char ok_list[256] = "", bad_list[256] = "";
@@ -155,7 +156,7 @@ static int recover(struct step *s, struct errmsg *e)
 		any = true;
 		rc = engine_run_phase(s->en, op, PHASE_RECOVER, p->name, &why);
 		if (rc == -EINTR) /* pending again: the reason is not rewritten */
-			return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
+			return errmsg_set(e, rc, "%s", why.text);
 		list = rc == 0 ? ok_list : bad_list;
 		snprintf(list + strlen(list), 256 - strlen(list), " %s", p->name);
 	}
@@ -167,21 +168,34 @@ static int recover(struct step *s, struct errmsg *e)
 	store_write(&s->en->store, op, &why);
 	store_audit(&s->en->store, op->id, "error", "error", op->reason);
 	if (bad_list[0])
-		return errmsg_set(e, -EIO, "operation %s: %s", op->id, op->reason);
+		return errmsg_set(e, -EIO, "%s", op->reason);
 	return 0;
 }
 
 /* I5 while re-enciphering: the engine found the new key active after a
- * consumer failed. With auto-recover the recover phases run at once,
- * under the lock the step holds; the line says where the operation is. */
+ * consumer failed (@why). With auto-recover the recover phases run at
+ * once, under the lock the step holds; the line says where the operation
+ * is, and what is left to a person. */
 static int activated_meanwhile(struct step *s, const struct errmsg *why, struct errmsg *e)
 {
 	struct op *op = &s->op;
+	struct errmsg rec;
 
-	if (s->en->cfg.auto_recover && op_recover_pending(op) && recover(s, e) == -EINTR)
-		return -EINTR;
+	if (!s->en->cfg.auto_recover || !op_recover_pending(op))
+		return errmsg_set(e, -EIO, "operation %s: %s; it is in error: %s", op->id, why->text,
+				  op->reason);
+	if (recover(s, &rec) == -EINTR)
+		return errmsg_set(e, -EINTR,
+				  "operation %s: %s; it is in error: activated-early, and %s: run the rest with 'mkagent helper PROFILE recover -i %s'",
+				  op->id, why->text, rec.text, op->id);
 	return errmsg_set(e, -EIO, "operation %s: %s; it is in error: %s", op->id, why->text,
 			  op->reason);
+}
+
+static bool found_activated(const struct op *op, int rc, enum phase ph)
+{
+	return rc == -EIO && ph == PHASE_REENCIPHER && op->state == OP_ERROR &&
+	       streq(op->reason, "activated-early");
 }
 
 /* Enter the state @ph runs in (unless there already), run @ph of every
@@ -205,7 +219,7 @@ static int run_through(struct step *s, enum phase ph, struct errmsg *e)
 	if (rc == -EAGAIN)
 		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
 				  op_state_name(ps->during), why.text);
-	if (rc == -EIO && op->state == OP_ERROR && streq(op->reason, "activated-early"))
+	if (found_activated(op, rc, ph))
 		return activated_meanwhile(s, &why, e);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
@@ -221,8 +235,12 @@ int step_phase(struct step *s, enum phase ph, struct errmsg *e)
 	case PHASE_CANCEL:
 		op_skip_untouched_cancels(&s->op);
 		return run_through(s, ph, e);
-	case PHASE_RECOVER:
-		return recover(s, e);
+	case PHASE_RECOVER: {
+		struct errmsg why;
+		int rc = recover(s, &why);
+
+		return rc < 0 ? errmsg_set(e, rc, "operation %s: %s", s->op.id, why.text) : 0;
+	}
 	default:
 		return errmsg_set(e, -EINVAL, "operation %s: no such phase", s->op.id);
 	}
@@ -256,6 +274,8 @@ int step_one_profile(struct step *s, enum phase ph, const char *profile, struct 
 		opp->phase[ph] = PS_PENDING;
 		rc = engine_run_phase(s->en, op, ph, profile, &why);
 	}
+	if (found_activated(op, rc, ph))
+		return activated_meanwhile(s, &why, e);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
 	return 0;
