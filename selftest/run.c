@@ -153,7 +153,9 @@ long pid_syscall(pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
 	text = read_text(path);
-	if (text && text[0] >= '0' && text[0] <= '9')
+	if (!text)
+		return -2;
+	if (text[0] >= '0' && text[0] <= '9')
 		nr = strtol(text, NULL, 10);
 	free(text);
 	return nr;

@@ -25,8 +25,9 @@ const char *build_path(const char *rel);
 /* The one-letter state of @pid in /proc ('S' sleeping, 'Z' zombie, ...),
  * 0 when it is gone. */
 char pid_state(pid_t pid);
-/* The system call @pid sleeps in (/proc/PID/syscall), -1 when it runs or
- * is gone. */
+/* The system call @pid sleeps in (/proc/PID/syscall), -1 when it runs,
+ * -2 when the file cannot be read: @pid is gone, or it is not dumpable
+ * (mkagent makes itself so) and the caller lacks CAP_SYS_PTRACE. */
 long pid_syscall(pid_t pid);
 /* Wait up to @ms until @pid sleeps in system call @nr (SYS_read, ...);
  * false when it does not, or ends. */
