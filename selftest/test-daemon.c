@@ -5,9 +5,9 @@
  * re-enciphers and finalizes at the right moments, never at a wrong one:
  * the full cycles, the bus events it acts on (ONLINE=, BINDINGS=, APMASK=,
  * AQMASK=), a wrong or early key, an APQN missing midway, kill -9 in a
- * phase, and the idle agent's timer. Its helpers' failures and back-off, a
- * person's cancel beside it, slow notify and query helpers, a second agent
- * and daemon --once are test-daemon-steps.c's.
+ * phase, the idle agent's timer and SIGHUP. Its helpers' failures and
+ * back-off, a person's cancel beside it, slow notify and query helpers, a
+ * second agent and daemon --once are test-daemon-steps.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
