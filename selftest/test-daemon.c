@@ -2,7 +2,12 @@
 /*
  * The agent as a real child process under umockdev: after `plan` nobody
  * types; the simulated officer loads and activates, and mkagent daemon
- * re-enciphers and finalizes at the right moments, never at a wrong one.
+ * re-enciphers and finalizes at the right moments, never at a wrong one:
+ * the full cycles, the bus events it acts on (ONLINE=, BINDINGS=, APMASK=,
+ * AQMASK=), a wrong or early key, an APQN missing midway, kill -9 in a
+ * phase, the idle agent's timer and SIGHUP. Its helpers' failures and
+ * back-off, a person's cancel beside it, slow notify and query helpers, a
+ * second agent and daemon --once are test-daemon-steps.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,75 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agentstage.h"
 #include "fixture.h"
 #include "tap.h"
 #include "core/macro.h"
-
-static char conf_fast[4096], conf_slow[4096], notify_log[4096], daemon_log[4096];
-static pid_t agent;
-
-static void start_agent(const char *conf)
-{
-	setenv("MKAGENT_CONFIG", conf, 1);
-	agent = agent_start(NULL, daemon_log, true, 300);
-}
-
-static void stop_agent(int sig)
-{
-	agent_stop(agent, sig);
-	agent = 0;
-	sleep_ms(100);
-}
-
-/* Whether the notify helper was run for @event (it runs in a worker after
- * the transition is written, so give it time). */
-static bool notified(const char *event, const char *id)
-{
-	char want[128];
-
-	snprintf(want, sizeof(want), "%s %s\n", event, id);
-	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 50) {
-		char *log = read_text(notify_log);
-		bool found = log && strstr(log, want);
-
-		free(log);
-		if (found)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
-}
-
-/* Wait until the agent's log has @text. */
-static bool wait_log(const char *text, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		char *log = read_text(daemon_log);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
-}
-
-static char *plan_op(const char *apqns, const char *opt, const char *pattern, const char *only)
-{
-	struct run_result r;
-	char *id;
-
-	if (only)
-		mk(&r, "plan", "-a", apqns, opt, pattern, "--profiles", only, NULL);
-	else
-		mk(&r, "plan", "-a", apqns, opt, pattern, NULL);
-	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
-	if (!id)
-		bail_out("plan failed: %s", r.err);
-	run_result_free(&r);
-	return id;
-}
 
 static void full_cycle(const char *what, const struct apqn *set, size_t n, enum mk_type t,
 		       const char *opt, const char *apqns, const char *store)
@@ -254,48 +194,6 @@ static void missing_midway(void)
 	free(id);
 }
 
-/* Profile @name for @types, whose helper is the shell script @body. */
-static void script_profile(const char *name, const char *types, const char *body, const char *extra)
-{
-	char script[4096];
-
-	snprintf(script, sizeof(script), "%s/%s", tmp, name);
-	write_text(script, 0755, "#!/bin/sh\n%s", body);
-	write_profile(name, types, false, script, extra);
-}
-
-static void failing_helpers(void)
-{
-	char hex[MKVP_STR_MAX], *id;
-	struct apsim_key k;
-
-	script_profile("boom", "cca-apka",
-		       "[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n", NULL);
-	script_profile("hang", "cca-apka", "[ \"$1\" = reencipher ] && exec sleep 600\nexit 0\n",
-		       "timeout = 1\n");
-	start_agent(conf_fast);
-	for (int i = 0; i < 2; i++) {
-		apsim_random_key(MK_CCA_APKA, &k);
-		hex_of(MK_CCA_APKA, &k, hex);
-		id = plan_op("0b.0033", "-p", hex, i ? "hang" : "boom");
-		apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-		ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "a helper that %s: error", i ? "hangs" : "fails");
-		is_string(op_field(id, "reason"), i ? "profile hang reencipher failed: timed out after 1 s" :
-					     "profile boom reencipher failed: the last word",
-			  "  with the reason");
-		ok(notified("error", id), "  and notified error");
-		{
-			struct run_result r;
-
-			mk(&r, "cancel", "-i", id, NULL);
-			run_result_free(&r);
-		}
-		apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
-		free(id);
-	}
-	stop_agent(SIGTERM);
-}
-
 static void killed_mid_phase(void)
 {
 	char script[4096], exec[4200], hex[MKVP_STR_MAX], out[256], *id;
@@ -321,56 +219,6 @@ static void killed_mid_phase(void)
 	ok(wait_state(id, "finalized", AGENT_WAIT_MS, NULL), "kill -9 during finalize, restart: finalized");
 	is_int(verify_store(ep11_store, EP11[1], out, sizeof(out)), 0, "kill -9: %s", out);
 	stop_agent(SIGTERM);
-	free(id);
-}
-
-/* A person's cancel beside the agent: the agent sees the operation in
- * canceling, but the person's step holds its lock: that cancel is not an
- * interrupted one, and the agent starts no worker that would find it busy. */
-static void person_cancels_beside(void)
-{
-	char hex[MKVP_STR_MAX], *id;
-	struct apsim_key k;
-	pid_t person;
-	int status = -1;
-	char *log;
-
-	char go[4200], script[4300];
-
-	/* the person's cancel phase lasts until the test has seen the agent's answer */
-	snprintf(go, sizeof(go), "%s/cancel-go", tmp);
-	unlink(go);
-	snprintf(script, sizeof(script),
-		 "[ \"$1\" = cancel ] && while [ ! -e %s ]; do sleep 0.1; done\nexit 0\n", go);
-	script_profile("slowcancel", "cca-apka", script, NULL);
-	if (truncate(daemon_log, 0) < 0)
-		bail_out("%s: %s", daemon_log, strerror(errno));
-	start_agent(conf_fast);
-	apsim_random_key(MK_CCA_APKA, &k);
-	hex_of(MK_CCA_APKA, &k, hex);
-	id = plan_op("0b.0033", "-p", hex, "slowcancel");
-	apsim_load(sim, CCA[2], MK_CCA_APKA, &k);
-	ok(wait_state(id, "reenciphered", AGENT_WAIT_MS, NULL), "person's cancel: the agent re-enciphered");
-	person = fork();
-	if (person == 0) {
-		struct run_result r;
-
-		mk(&r, "cancel", "-i", id, NULL);
-		_exit(r.status);
-	}
-	ok(wait_state(id, "canceling", AGENT_WAIT_MS, NULL), "  the person's cancel runs");
-	ok(wait_log("another process runs its cancel phase now", AGENT_WAIT_MS),
-	   "  the agent says another process runs the cancel phase");
-	write_text(go, 0644, "go\n");
-	waitpid(person, &status, 0);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "  the person's cancel succeeds");
-	sleep_ms(500);
-	log = read_text(daemon_log);
-	ok(log && !strstr(log, "an interrupted cancel is run again") && !strstr(log, "is busy"),
-	   "  the agent took it for no interrupted cancel and started no worker for it");
-	free(log);
-	stop_agent(SIGTERM);
-	apsim_clear_new(sim, CCA[2], MK_CCA_APKA);
 	free(id);
 }
 
@@ -451,231 +299,10 @@ static void idle(void)
 	free(id);
 }
 
-static int count_runs(const char *path)
-{
-	char *text = read_text(path);
-	int n = count_lines(text);
-
-	free(text);
-	return n;
-}
-
-/* A step that must wait (exit 75) is retried with a doubling back-off;
- * the operation's registers are still read every poll meanwhile, so an
- * early activation is caught at once, not when the back-off ends. */
-static void backoff_still_watches(void)
-{
-	char hex[MKVP_STR_MAX], *id;
-	struct apsim_key k;
-
-	char runs[4200], body[4400];
-	int tried;
-
-	/* each run of the reencipher phase leaves a line in @runs */
-	snprintf(runs, sizeof(runs), "%s/later-runs", tmp);
-	unlink(runs);
-	snprintf(body, sizeof(body),
-		 "[ \"$1\" = reencipher ] && { echo run >> %s; echo 'not yet' >&2; exit 75; }\nexit 0\n",
-		 runs);
-	script_profile("later", "cca-asym", body, NULL);
-	start_agent(conf_fast);
-	apsim_random_key(MK_CCA_ASYM, &k);
-	hex_of(MK_CCA_ASYM, &k, hex);
-	id = plan_op("0b.0033", "-S", hex, "later");
-	apsim_load(sim, CCA[2], MK_CCA_ASYM, &k);
-	ok(wait_log("trying again in 8 s", 20000 + AGENT_WAIT_MS),
-	   "a helper that exits 75: the agent backs off, up to 8 s");
-	tried = count_runs(runs);
-	activate_all(&CCA[2], 1, MK_CCA_ASYM);
-	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "  an early activation during the back-off is seen");
-	is_int(count_runs(runs), tried, "  at a poll, not when the back-off ends: the step was not tried again");
-	ok(!strncmp(op_field(id, "reason"), "activated-early", 15), "  reason: %s", op_field(id, "reason"));
-	stop_agent(SIGTERM);
-	free(id);
-}
-
-/* A notify helper that takes long holds up no step: the loop hands it to
- * a notify worker and goes on. */
-static void slow_notify(void)
-{
-	char conf[4096], helper[4096], gate[4096], hex[MKVP_STR_MAX], *a, *b;
-	struct apsim_key ka, kb;
-	struct run_result r;
-
-	/* it takes until the test is done: no worker's notification ends meanwhile */
-	snprintf(gate, sizeof(gate), "%s/notify-done", tmp);
-	unlink(gate);
-	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
-	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nwhile [ ! -e %s ]; do sleep 0.1; done\n",
-		   notify_log, gate);
-	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
-		   tmp, helper);
-	script_profile("asym-ok", "cca-asym", "exit 0\n", NULL);
-	script_profile("ep11-ok", "ep11", "exit 0\n", NULL);
-	/* set up by hand, notified at once: @a loaded, @b re-enciphered and activated */
-	setenv("MKAGENT_CONFIG", conf_fast, 1);
-	apsim_random_key(MK_CCA_ASYM, &ka);
-	hex_of(MK_CCA_ASYM, &ka, hex);
-	a = plan_op("08.0033,09.0033", "-S", hex, "asym-ok");
-	apsim_random_key(MK_EP11, &kb);
-	hex_of(MK_EP11, &kb, hex);
-	b = plan_op("0a.0033,0c.0033", "-e", hex, "ep11-ok");
-	load_all(EP11, 2, MK_EP11, &kb);
-	mk(&r, "reencipher", "-i", b, NULL);
-	run_result_free(&r);
-	is_string(op_field(b, "state"), "reenciphered", "slow notify: set up, one operation re-enciphered by hand");
-	activate_all(EP11, 2, MK_EP11);
-	load_all(CCA, 2, MK_CCA_ASYM, &ka);
-
-	start_agent(conf);
-	ok(wait_state(a, "reenciphered", AGENT_WAIT_MS, NULL),
-	   "slow notify: with a notify helper that does not end, a loaded operation is re-enciphered");
-	ok(wait_state(b, "finalized", AGENT_WAIT_MS, NULL), "  and an activated one is finalized");
-	ok(notified("loaded", a) && notified("finalized", b), "  the helper still runs for each");
-	/* the worker that re-enciphered @a still runs the notify helper */
-	activate_all(CCA, 2, MK_CCA_ASYM);
-	sleep_ms(500);
-	setenv("MKAGENT_CONFIG", conf_fast, 1);
-	mk(&r, "finalize", "-i", a, NULL);
-	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");
-	run_result_free(&r);
-	is_string(op_field(a, "state"), "finalized", "  a person's finalize goes through");
-	write_text(gate, 0644, "done\n");
-	stop_agent(SIGTERM);
-	free(a);
-	free(b);
-}
-
-/* A query helper that takes long holds up no other operation; its answer
- * is used when it comes. */
-static void slow_query(void)
-{
-	char conf[4096], helper[4096], regs[4096], hang[4096], hex[MKVP_STR_MAX], *sym, *apka;
-	const char *new_sym = "5a5a5a5a5a5a5a5a";
-	struct apsim_key k;
-
-	snprintf(regs, sizeof(regs), "%s/sym-regs", tmp);
-	snprintf(hang, sizeof(hang), "%s/sym-slow", tmp);
-	write_text(regs, 0644, "SYM NEW: empty 0x0000000000000000\nSYM CUR: valid 0x1111111111111111\n"
-			       "SYM OLD: invalid 0x0000000000000000\n");
-	snprintf(helper, sizeof(helper), "%s/query", tmp);
-	/* the answer about the cca-sym operation's registers is held until the test lets it go */
-	write_text(helper, 0700, "#!/bin/sh\nwhile [ -e %s ]; do sleep 0.1; done\nexec cat %s\n", hang,
-		   regs);
-	snprintf(conf, sizeof(conf), "%s/query.conf", tmp);
-	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n"
-			       "[notify]\nhelper = %s/notify\n[registers]\nquery-helper = %s\n",
-		   tmp, tmp, helper);
-	script_profile("sym-ok", "cca-sym", "exit 0\n", NULL);
-	script_profile("apka-ok", "cca-apka", "exit 0\n", NULL);
-	setenv("MKAGENT_CONFIG", conf, 1);
-	sym = plan_op("08.0033", "-s", new_sym, "sym-ok");
-	write_text(regs, 0644, "SYM NEW: full 0x%s\nSYM CUR: valid 0x1111111111111111\n"
-			       "SYM OLD: invalid 0x0000000000000000\n", new_sym);
-	write_text(hang, 0644, "slow\n");
-
-	start_agent(conf);
-	apsim_random_key(MK_CCA_APKA, &k);
-	hex_of(MK_CCA_APKA, &k, hex);
-	apka = plan_op("09.0033,0b.0033", "-p", hex, "apka-ok");
-	load_all(&CCA[1], 2, MK_CCA_APKA, &k);
-	ok(wait_state(apka, "reenciphered", AGENT_WAIT_MS, NULL),
-	   "slow query: while the query helper holds its answer for a cca-sym operation, another is re-enciphered");
-	is_string(op_field(sym, "state"), "planned", "  the cca-sym operation waits for the answer");
-	unlink(hang);
-	ok(wait_state(sym, "reenciphered", AGENT_WAIT_MS, NULL),
-	   "  the answer comes: the cca-sym operation is re-enciphered");
-	stop_agent(SIGTERM);
-	free(sym);
-	free(apka);
-}
-
-/* A second agent on the same state directory refuses to start. */
-static void second_agent(void)
-{
-	char *argv[] = { "/usr/bin/timeout", "10", (char *)build_path("agent/mkagent"), "daemon", NULL };
-	char want[128];
-	struct run_result r;
-
-	start_agent(conf_fast);
-	run_argv(&r, argv);
-	snprintf(want, sizeof(want), "mkagent: daemon: another agent is running (pid %d)\n", (int)agent);
-	is_int(r.status, 1, "a second agent: exit 1");
-	is_string(r.err, want, "  one line naming the running one");
-	run_result_free(&r);
-	{
-		char *once[] = { (char *)build_path("agent/mkagent"), "daemon", "--once", NULL };
-
-		run_argv(&r, once);
-		is_int(r.status, 1, "  daemon --once as well");
-		run_result_free(&r);
-	}
-	stop_agent(SIGTERM);
-}
-
-/* daemon --once prints why an operation in error is there. */
-static void once_error(void)
-{
-	char hex[MKVP_STR_MAX], want[256], *id;
-	struct apsim_key k;
-	struct run_result r;
-
-	setenv("MKAGENT_CONFIG", conf_fast, 1);
-	script_profile("boom", "cca-apka",
-		       "[ \"$1\" = reencipher ] || exit 0\necho 'the last word' >&2\nexit 3\n", NULL);
-	apsim_random_key(MK_CCA_APKA, &k);
-	hex_of(MK_CCA_APKA, &k, hex);
-	id = plan_op("08.0033", "-p", hex, "boom");
-	apsim_load(sim, CCA[0], MK_CCA_APKA, &k);
-	mk(&r, "daemon", "--once", NULL);
-	run_result_free(&r);
-	is_string(op_field(id, "state"), "error", "daemon --once: a failing helper, the operation is in error");
-	mk(&r, "daemon", "--once", NULL);
-	snprintf(want, sizeof(want),
-		 "Operation %s: error (reason: profile boom reencipher failed: the last word)\n", id);
-	ok(r.status == 0 && strstr(r.out, want), "  the next pass prints its reason");
-	run_result_free(&r);
-	mk(&r, "daemon", "--once", "--json", NULL);
-	ok(strstr(r.out, "\"reason\": \"profile boom reencipher failed: the last word\""),
-	   "  and so does --json");
-	run_result_free(&r);
-	mk(&r, "cancel", "--force", "-i", id, NULL);
-	run_result_free(&r);
-	free(id);
-}
-
-/* daemon --once with an operation file it cannot read: as list, exit 1. */
-static void once_bad_file(void)
-{
-	char bad[4200];
-	struct run_result r;
-
-	setenv("MKAGENT_CONFIG", conf_fast, 1);
-	snprintf(bad, sizeof(bad), "%s/ops/ZZZZZZ.ini", state);
-	write_text(bad, 0644, "[operation]\nthis is not an operation\n");
-	run_mkagent(&r, "-v", "none", "daemon", "--once", NULL);
-	is_int(r.status, 1, "daemon --once with an operation file it cannot read: exit 1");
-	ok(count_lines(r.err) == 1 && strstr(r.err, "mkagent: daemon: ") && strstr(r.err, "ZZZZZZ.ini"),
-	   "  one line naming the file: %s", r.err);
-	run_result_free(&r);
-	unlink(bad);
-}
-
 int main(int argc, char **argv)
 {
-	char helper[4096];
-
 	(void)argc;
-	fixture_setup(argv);
-	snprintf(notify_log, sizeof(notify_log), "%s/notify.log", tmp);
-	snprintf(daemon_log, sizeof(daemon_log), "%s/daemon.log", tmp);
-	snprintf(helper, sizeof(helper), "%s/notify", tmp);
-	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\n", notify_log);
-	snprintf(conf_fast, sizeof(conf_fast), "%s/fast.conf", tmp);
-	write_text(conf_fast, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n", tmp, helper);
-	snprintf(conf_slow, sizeof(conf_slow), "%s/slow.conf", tmp);
-	write_text(conf_slow, 0644, "[agent]\npoll-interval = 3600\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n", tmp, helper);
+	agentstage_setup(argv);
 
 	start_agent(conf_fast);
 	full_cycle("CCA", CCA, 3, MK_CCA_AES, "-A", "08.0033,09.0033,0b.0033", cca_store);
@@ -685,16 +312,8 @@ int main(int argc, char **argv)
 	mask_by_uevent();
 	early_and_wrong();
 	missing_midway();
-	failing_helpers();
 	killed_mid_phase();
-	person_cancels_beside();
 	idle();
-	backoff_still_watches();
-	second_agent();
-	once_error();
-	once_bad_file();
-	slow_notify();
-	slow_query();
 	if (tap_exit_status())
 		diag("daemon log: %s", daemon_log);
 	apsim_free(sim);
