@@ -121,7 +121,7 @@ static void backoff_still_watches(void)
 	struct apsim_key k;
 
 	char runs[4200], body[4400];
-	int tried;
+	int tried, reads;
 
 	/* each run of the reencipher phase leaves a line in @runs */
 	snprintf(runs, sizeof(runs), "%s/later-runs", tmp);
@@ -138,6 +138,11 @@ static void backoff_still_watches(void)
 	ok(wait_log("trying again in 8 s", 20000 + AGENT_WAIT_MS),
 	   "a helper that exits 75: the agent backs off, up to 8 s");
 	tried = count_runs(runs);
+	reads = apsim_mkvps_reads(sim, CCA[2]);
+	for (int waited = 0; waited < AGENT_WAIT_MS && apsim_mkvps_reads(sim, CCA[2]) < reads + 2; waited += 50)
+		sleep_ms(50);
+	ok(apsim_mkvps_reads(sim, CCA[2]) >= reads + 2 && count_runs(runs) == tried,
+	   "  while it backs off, the registers are still read at each poll");
 	activate_all(&CCA[2], 1, MK_CCA_ASYM);
 	ok(wait_state(id, "error", AGENT_WAIT_MS, NULL), "  an early activation during the back-off is seen");
 	is_int(count_runs(runs), tried, "  at a poll, not when the back-off ends: the step was not tried again");
@@ -148,9 +153,24 @@ static void backoff_still_watches(void)
 
 /* A notify helper that takes long holds up no step: the loop hands it to
  * a notify worker and goes on. */
+/* Whether the notify helper that @pids says runs for @event of @id still
+ * runs (it writes "EVENT ID PID"). */
+static bool notify_runs(const char *pids, const char *event, const char *id)
+{
+	char want[128], *text = read_text(pids), *p;
+	int pid = 0;
+
+	snprintf(want, sizeof(want), "%s %s ", event, id);
+	p = text ? strstr(text, want) : NULL;
+	if (p)
+		pid = atoi(p + strlen(want));
+	free(text);
+	return pid > 1 && kill(pid, 0) == 0;
+}
+
 static void slow_notify(void)
 {
-	char conf[4096], helper[4096], gate[4096], hex[MKVP_STR_MAX], *a, *b;
+	char conf[4096], helper[4096], gate[4096], pids[4096], hex[MKVP_STR_MAX], *a, *b;
 	struct apsim_key ka, kb;
 	struct run_result r;
 
@@ -158,8 +178,10 @@ static void slow_notify(void)
 	snprintf(gate, sizeof(gate), "%s/notify-done", tmp);
 	unlink(gate);
 	snprintf(helper, sizeof(helper), "%s/notify-slow", tmp);
-	write_text(helper, 0700, "#!/bin/sh\necho \"$1 $2\" >> %s\nwhile [ ! -e %s ]; do sleep 0.1; done\n",
-		   notify_log, gate);
+	snprintf(pids, sizeof(pids), "%s/notify-pids", tmp);
+	write_text(helper, 0700,
+		   "#!/bin/sh\necho \"$1 $2\" >> %s\necho \"$1 $2 $$\" >> %s\nwhile [ ! -e %s ]; do sleep 0.1; done\n",
+		   notify_log, pids, gate);
 	snprintf(conf, sizeof(conf), "%s/slow-notify.conf", tmp);
 	write_text(conf, 0644, "[agent]\npoll-interval = 1\n[pin]\nhelper = %s/pin-helper\n[notify]\nhelper = %s\n",
 		   tmp, helper);
@@ -188,6 +210,7 @@ static void slow_notify(void)
 	/* the worker that re-enciphered @a still runs the notify helper */
 	activate_all(CCA, 2, MK_CCA_ASYM);
 	sleep_ms(500);
+	ok(notify_runs(pids, "reenciphered", a), "  the worker's notify helper for reenciphered still runs");
 	setenv("MKAGENT_CONFIG", conf_fast, 1);
 	mk(&r, "finalize", "-i", a, NULL);
 	is_int(r.status, 0, "  a step's worker does not hold the operation's lock while it notifies");

@@ -274,7 +274,7 @@ static void idle(void)
 			break;
 	}
 	/* asleep with its timer ticking (not just run out, which wakes it) */
-	for (int tries = 0; tries < 100 && due <= 0; tries++) {
+	for (time_t end = time(NULL) + AGENT_WAIT_MS / 1000; time(NULL) < end && due <= 0;) {
 		wait_agent_idle(agent, AGENT_WAIT_MS);
 		due = agent_timer_ms(agent);
 		if (!agent_idle(agent))
