@@ -52,7 +52,7 @@ AGENT_SRCS := $(filter-out agent/cmd/main.c,$(foreach l,$(AGENT_LAYERS),$(wildca
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
 SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/apsim-devices.c \
 	selftest/apsim-uevent.c selftest/apsim-attrs.c selftest/apsim-mkvps.c selftest/apsim-tke.c \
-	selftest/apsim-hsm.c selftest/fixture.c selftest/simkey.c selftest/zkeystage.c
+	selftest/apsim-hsm.c selftest/fixture.c selftest/simkey.c selftest/zkeystage.c selftest/stubborn.c
 SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)
