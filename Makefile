@@ -50,9 +50,8 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DVERSION='"$(VERSION)"' $(WARN) $(CPPFLAG
 AGENT_LAYERS := core io step daemon cmd
 AGENT_SRCS := $(filter-out agent/cmd/main.c,$(foreach l,$(AGENT_LAYERS),$(wildcard agent/$(l)/*.c)))
 AGENT_OBJS := $(AGENT_SRCS:.c=.o)
-SIM_SRCS   := selftest/tap.c selftest/run.c selftest/apsim.c selftest/apsim-devices.c \
-	selftest/apsim-uevent.c selftest/apsim-attrs.c selftest/apsim-mkvps.c selftest/apsim-tke.c \
-	selftest/apsim-hsm.c selftest/fixture.c selftest/simkey.c selftest/agentstage.c
+SIM_SRCS   := selftest/tap.c selftest/run.c $(wildcard selftest/apsim*.c) selftest/fixture.c \
+	selftest/simkey.c selftest/agentstage.c selftest/zkeystage.c selftest/stubborn.c
 SIM_OBJS   := $(SIM_SRCS:.c=.o)
 TEST_SRCS  := $(wildcard selftest/test-*.c)
 TESTS      := $(TEST_SRCS:.c=)
@@ -129,7 +128,7 @@ selftest/test-%: selftest/test-%.o selftest/libselftest.a agent/libmkagent.a $(F
 selftest/demo: selftest/demo.o selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
 
-SIMKEYS_OBJS := selftest/simkeys.o selftest/simkeys-helper.o selftest/simkeys-store.o
+SIMKEYS_OBJS := $(patsubst %.c,%.o,$(wildcard selftest/simkeys*.c))
 
 selftest/simkeys: $(SIMKEYS_OBJS) selftest/libselftest.a agent/libmkagent.a $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(inputs) $(PKG_LIBS) $(TEST_LIBS)
