@@ -47,9 +47,12 @@ static char pending[512];
 static void serve(int sock)
 {
 	size_t have = strlen(pending);
-	ssize_t n = read(sock, pending + have, sizeof(pending) - 1 - have);
+	ssize_t n;
 	char *r, *nl;
 
+	if (have == sizeof(pending) - 1)
+		bail_out("a PIN request of over %zu bytes without a newline", have);
+	n = read(sock, pending + have, sizeof(pending) - 1 - have);
 	if (n <= 0)
 		return;
 	pending[have + (size_t)n] = '\0';
