@@ -211,6 +211,16 @@ char *installed(const char *rel)
 	return path;
 }
 
+static pid_t owner;
+
+/* A stage whose tests all passed is removed; a failing one is kept to be
+ * looked at. Only by the test itself, not by a child that exits. */
+static void fixture_cleanup(void)
+{
+	if (getpid() == owner && tmp && tap_exit_status() == 0)
+		remove_tree(tmp);
+}
+
 void fixture_setup(char **argv)
 {
 	char path[4096], exec[8192];
@@ -218,6 +228,8 @@ void fixture_setup(char **argv)
 
 	sim = apsim_new(argv);
 	tmp = make_tmpdir("ops");
+	owner = getpid();
+	atexit(fixture_cleanup);
 	if (asprintf(&state, "%s/state", tmp) < 0 || asprintf(&profiles, "%s/profiles", tmp) < 0 ||
 	    asprintf(&cca_store, "%s/cca-store", tmp) < 0 ||
 	    asprintf(&ep11_store, "%s/ep11-store", tmp) < 0 || asprintf(&simkeys, "%s/simkeys", tmp) < 0)

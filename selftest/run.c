@@ -325,12 +325,13 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	(void)st;
 	(void)flag;
 	(void)ftw;
-	return remove(path);
+	/* what another process removed meanwhile is gone all the same */
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 int remove_tree(const char *path)
 {
-	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0)
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT)
 		return 0;
 	diag("cannot remove %s: %s", path, strerror(errno));
 	return -1;
