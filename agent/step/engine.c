@@ -330,9 +330,9 @@ static bool activated_meanwhile(struct engine *en, const struct op *op, struct a
  * write. A failed reencipher may be the officer's doing (I5): the new key
  * went active meanwhile and took the NEW register the helper needed. The
  * registers tell; then the reason is activated-early, notified as such,
- * and the audit line keeps the helper's words. A failed recover runs in
- * error already: its status is written, and recover's caller says the
- * reason once every profile had its turn.
+ * and the audit line keeps the helper's words. A failed recover of an
+ * operation in error: its status is written, and recover's caller says
+ * the reason once every profile had its turn.
  */
 static int phase_failed(struct engine *en, struct op *op, enum phase ph, const char *reason,
 			struct errmsg *e)
@@ -341,7 +341,7 @@ static int phase_failed(struct engine *en, struct op *op, enum phase ph, const c
 	struct errmsg unwritten;
 	struct apqn where;
 
-	if (ph == PHASE_RECOVER) {
+	if (ph == PHASE_RECOVER && op->state == OP_ERROR) {
 		op->updated = time(NULL);
 		if (store_write(&en->store, op, e) < 0)
 			return -EIO;
