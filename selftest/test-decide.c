@@ -283,6 +283,9 @@ static void activated(struct op *op, struct apqn_view *slots)
 	ok(!op_recover_pending(op), "a recover phase done is not");
 	op->profiles[0].phase[PHASE_RECOVER] = PS_NONE;
 	ok(!op_recover_pending(op), "nor is a profile without one");
+	free(op->profiles);
+	op->profiles = NULL;
+	op->nprofiles = 0;
 }
 
 static void skip_cancels(struct op *op)
