@@ -52,30 +52,12 @@ bool notified(const char *event, const char *id)
 	char want[128];
 
 	snprintf(want, sizeof(want), "%s %s\n", event, id);
-	for (int waited = 0; waited <= AGENT_WAIT_MS; waited += 50) {
-		char *log = read_text(notify_log);
-		bool found = log && strstr(log, want);
-
-		free(log);
-		if (found)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
+	return file_has(notify_log, want, AGENT_WAIT_MS);
 }
 
 bool wait_log(const char *text, int ms)
 {
-	for (int waited = 0; waited <= ms; waited += 50) {
-		char *log = read_text(daemon_log);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
+	return file_has(daemon_log, text, ms);
 }
 
 char *plan_op(const char *apqns, const char *opt, const char *pattern, const char *only)

@@ -97,21 +97,6 @@ static bool wait_file(const char *path, int ms)
 	return false;
 }
 
-/* Whether @path (a log) has @text, waiting up to @ms for it. */
-static bool has(const char *path, const char *text, int ms)
-{
-	for (int waited = 0; waited <= ms; waited += 50) {
-		char *log = read_text(path);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found)
-			return true;
-		sleep_ms(50);
-	}
-	return false;
-}
-
 /* While the consumer re-enciphers, the officer activates on @activate of
  * the two APQNs; then the consumer fails. */
 static void activate_meanwhile(size_t activate)
@@ -176,7 +161,7 @@ static void audit_has(const char *id, const char *line, const char *what)
 
 	snprintf(path, sizeof(path), "%s/audit.log", state);
 	snprintf(want, sizeof(want), "%s %s\n", id, line);
-	ok(has(path, want, 0), "%s", what);
+	ok(file_has(path, want, 0), "%s", what);
 }
 
 static void by_the_agent(void)
@@ -194,7 +179,7 @@ static void by_the_agent(void)
 	ok(wait_state(id, "error", 15000, NULL), "agent: activated while a consumer re-enciphers: error");
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15),
 	   "  activated-early from the first time it reads error: %s", op_field(id, "reason"));
-	ok(has(recovered, id, 10000), "  the recover phase ran");
+	ok(file_has(recovered, id, 10000), "  the recover phase ran");
 	{
 		bool recovered_all = wait_reason(id, "activated-early, recovered: slow, not recovered: none", 5000);
 
@@ -205,10 +190,10 @@ static void by_the_agent(void)
 	audit_has(id, "reenciphering error activated-early: profile slow reencipher failed: the new master key register is empty",
 		  "  one audit line: an early activation, with the consumer's failure");
 	snprintf(line, sizeof(line), "activated-early %s\n", id);
-	ok(has(notify_log, line, 3000), "  notified activated-early");
+	ok(file_has(notify_log, line, 3000), "  notified activated-early");
 	snprintf(line, sizeof(line), "error %s\n", id);
-	ok(!has(notify_log, line, 0), "  and not error: the reason is decided before the one write");
-	ok(has(daemon_log, "APQN 08.0033 has a new master key active before every consumer re-enciphered", 0),
+	ok(!file_has(notify_log, line, 0), "  and not error: the reason is decided before the one write");
+	ok(file_has(daemon_log, "APQN 08.0033 has a new master key active before every consumer re-enciphered", 0),
 	   "  the agent's log names the APQN");
 	agent_stop(agent, SIGTERM);
 	activate_all(&CCA[1], 1, MK_CCA_AES);
@@ -216,15 +201,16 @@ static void by_the_agent(void)
 	free(id);
 }
 
-/* `mkagent A B C D` (NULL ends them) by a person, in a child: its stderr in @err. */
-static pid_t person(const char *err, const char *a, const char *b, const char *c, const char *d)
+/* `mkagent A B C D E` (NULL ends them) by a person, in a child: its stderr in @err. */
+static pid_t person(const char *err, const char *a, const char *b, const char *c, const char *d,
+		    const char *e)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		struct run_result r;
 
-		mk(&r, a, b, c, d, NULL);
+		mk(&r, a, b, c, d, e, NULL);
 		write_text(err, 0600, "%s", r.err);
 		_exit(r.status);
 	}
@@ -233,7 +219,7 @@ static pid_t person(const char *err, const char *a, const char *b, const char *c
 
 static pid_t person_reencipher(const char *id, const char *err)
 {
-	return person(err, "reencipher", "-i", id, NULL);
+	return person(err, "reencipher", "-i", id, NULL, NULL);
 }
 
 static int exit_of(pid_t pid)
@@ -310,14 +296,7 @@ static void helper_by_hand(void)
 	id = plan_slow(&k);
 	load_all(CCA, 2, MK_CCA_AES, &k);
 	snprintf(err, sizeof(err), "%s/helper.err", tmp);
-	pid = fork();
-	if (pid == 0) {
-		struct run_result r;
-
-		mk(&r, "helper", "slow", "reencipher", "-i", id, NULL);
-		write_text(err, 0600, "%s", r.err);
-		_exit(r.status);
-	}
+	pid = person(err, "helper", "slow", "reencipher", "-i", id);
 	activate_meanwhile(2);
 	is_int(exit_of(pid), 1, "helper by hand, activated meanwhile: exit 1");
 	text = read_text(err);
@@ -351,18 +330,13 @@ static void helper_after_reenciphered(void)
 	if (!streq(op_field(id, "state"), "reenciphered"))
 		bail_out("operation %s is %s, not reenciphered", id, op_field(id, "state"));
 	snprintf(err, sizeof(err), "%s/helper.err", tmp);
-	pid = fork();
-	if (pid == 0) {
-		mk(&r, "helper", "slow", "reencipher", "-i", id, NULL);
-		write_text(err, 0600, "%s", r.err);
-		_exit(r.status);
-	}
+	pid = person(err, "helper", "slow", "reencipher", "-i", id);
 	activate_meanwhile(2);
 	is_int(exit_of(pid), 1, "reenciphered, a helper by hand fails as the key goes active: exit 1");
 	is_string(op_field(id, "reason"), "profile slow reencipher failed: the new master key register is empty",
 		  "  its own reason, not activated-early");
 	snprintf(line, sizeof(line), "activated-early %s\n", id);
-	ok(!has(notify_log, line, 0), "  and no activated-early notification");
+	ok(!file_has(notify_log, line, 0), "  and no activated-early notification");
 	ok(access(recovered, F_OK) != 0, "  no recover phase ran");
 	close_op(id);
 	free(id);
@@ -406,7 +380,7 @@ static void recover_interrupted(void)
 	mk(&r, "helper", "slow", "recover", "-i", id, NULL);
 	is_int(r.status, 0, "  a person finishes it with helper ... recover");
 	run_result_free(&r);
-	ok(has(recovered, id, 0) && phase_is(id, "recover", "done"), "  and the phase is done");
+	ok(file_has(recovered, id, 0) && phase_is(id, "recover", "done"), "  and the phase is done");
 	close_op(id);
 	free(id);
 }
@@ -433,7 +407,7 @@ static void recover_fails(void)
 	is_int(audit_count(id, "error error profile slow recover failed: no OLD register to recover from"), 1,
 	       "  the audit log keeps the helper's words");
 	snprintf(line, sizeof(line), "error %s\n", id);
-	ok(!has(notify_log, line, 0), "  no error notification beside activated-early");
+	ok(!file_has(notify_log, line, 0), "  no error notification beside activated-early");
 	close_op(id);
 	free(id);
 }
