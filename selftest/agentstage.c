@@ -52,12 +52,12 @@ bool notified(const char *event, const char *id)
 	char want[128];
 
 	snprintf(want, sizeof(want), "%s %s\n", event, id);
-	return file_has(notify_log, want, AGENT_WAIT_MS);
+	return wait_file_has(notify_log, want, AGENT_WAIT_MS);
 }
 
 bool wait_log(const char *text, int ms)
 {
-	return file_has(daemon_log, text, ms);
+	return wait_file_has(daemon_log, text, ms);
 }
 
 char *plan_op(const char *apqns, const char *opt, const char *pattern, const char *only)

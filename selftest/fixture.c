@@ -340,19 +340,6 @@ bool lock_waited(const char *path)
 	return waited;
 }
 
-bool file_has(const char *path, const char *text, int ms)
-{
-	for (int waited = 0;; waited += 50) {
-		char *log = read_text(path);
-		bool found = log && strstr(log, text);
-
-		free(log);
-		if (found || waited >= ms)
-			return found;
-		sleep_ms(50);
-	}
-}
-
 void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

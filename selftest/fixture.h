@@ -65,8 +65,6 @@ void agent_stop(pid_t pid, int sig);
 /* Whether some process waits (blocked in flock or fcntl) for a lock of @path. */
 bool lock_waited(const char *path);
 void sleep_ms(int ms);
-/* Whether the file @path has @text, waiting up to @ms for it (0: look once). */
-bool file_has(const char *path, const char *text, int ms);
 /* A key of [operation] (state, reason, ...) from the live or archived
  * file of @id, "" when none. */
 const char *op_field(const char *id, const char *key);

@@ -329,6 +329,20 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
+bool wait_file_has(const char *path, const char *text, int ms)
+{
+	for (int waited = 0;; waited += 50) {
+		struct timespec ts = { 0, 50000000 };
+		char *log = read_text(path);
+		bool found = log && strstr(log, text);
+
+		free(log);
+		if (found || waited >= ms)
+			return found;
+		nanosleep(&ts, NULL);
+	}
+}
+
 int remove_tree(const char *path)
 {
 	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT)

@@ -49,6 +49,8 @@ void write_text(const char *path, int mode, const char *fmt, ...) __attribute__(
 char *snapshot_dir(const char *dir);
 /* The whole content of @path, or NULL. */
 char *read_text(const char *path);
+/* Whether the file @path has @text, waiting up to @ms for it (0: look once). */
+bool wait_file_has(const char *path, const char *text, int ms);
 /* rm -rf @path, without a shell; 0 or -1 with a diagnostic. */
 int remove_tree(const char *path);
 /* Whether @needle occurs in any file under @dir. */

@@ -161,7 +161,7 @@ static void audit_has(const char *id, const char *line, const char *what)
 
 	snprintf(path, sizeof(path), "%s/audit.log", state);
 	snprintf(want, sizeof(want), "%s %s\n", id, line);
-	ok(file_has(path, want, 0), "%s", what);
+	ok(wait_file_has(path, want, 0), "%s", what);
 }
 
 static void by_the_agent(void)
@@ -179,7 +179,7 @@ static void by_the_agent(void)
 	ok(wait_state(id, "error", 15000, NULL), "agent: activated while a consumer re-enciphers: error");
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15),
 	   "  activated-early from the first time it reads error: %s", op_field(id, "reason"));
-	ok(file_has(recovered, id, 10000), "  the recover phase ran");
+	ok(wait_file_has(recovered, id, 10000), "  the recover phase ran");
 	{
 		bool recovered_all = wait_reason(id, "activated-early, recovered: slow, not recovered: none", 5000);
 
@@ -190,10 +190,10 @@ static void by_the_agent(void)
 	audit_has(id, "reenciphering error activated-early: profile slow reencipher failed: the new master key register is empty",
 		  "  one audit line: an early activation, with the consumer's failure");
 	snprintf(line, sizeof(line), "activated-early %s\n", id);
-	ok(file_has(notify_log, line, 3000), "  notified activated-early");
+	ok(wait_file_has(notify_log, line, 3000), "  notified activated-early");
 	snprintf(line, sizeof(line), "error %s\n", id);
-	ok(!file_has(notify_log, line, 0), "  and not error: the reason is decided before the one write");
-	ok(file_has(daemon_log, "APQN 08.0033 has a new master key active before every consumer re-enciphered", 0),
+	ok(!wait_file_has(notify_log, line, 0), "  and not error: the reason is decided before the one write");
+	ok(wait_file_has(daemon_log, "APQN 08.0033 has a new master key active before every consumer re-enciphered", 0),
 	   "  the agent's log names the APQN");
 	agent_stop(agent, SIGTERM);
 	activate_all(&CCA[1], 1, MK_CCA_AES);
@@ -336,7 +336,7 @@ static void helper_after_reenciphered(void)
 	is_string(op_field(id, "reason"), "profile slow reencipher failed: the new master key register is empty",
 		  "  its own reason, not activated-early");
 	snprintf(line, sizeof(line), "activated-early %s\n", id);
-	ok(!file_has(notify_log, line, 0), "  and no activated-early notification");
+	ok(!wait_file_has(notify_log, line, 0), "  and no activated-early notification");
 	ok(access(recovered, F_OK) != 0, "  no recover phase ran");
 	close_op(id);
 	free(id);
@@ -380,7 +380,7 @@ static void recover_interrupted(void)
 	mk(&r, "helper", "slow", "recover", "-i", id, NULL);
 	is_int(r.status, 0, "  a person finishes it with helper ... recover");
 	run_result_free(&r);
-	ok(file_has(recovered, id, 0) && phase_is(id, "recover", "done"), "  and the phase is done");
+	ok(wait_file_has(recovered, id, 0) && phase_is(id, "recover", "done"), "  and the phase is done");
 	close_op(id);
 	free(id);
 }
@@ -407,7 +407,7 @@ static void recover_fails(void)
 	is_int(audit_count(id, "error error profile slow recover failed: no OLD register to recover from"), 1,
 	       "  the audit log keeps the helper's words");
 	snprintf(line, sizeof(line), "error %s\n", id);
-	ok(!file_has(notify_log, line, 0), "  no error notification beside activated-early");
+	ok(!wait_file_has(notify_log, line, 0), "  no error notification beside activated-early");
 	close_op(id);
 	free(id);
 }
