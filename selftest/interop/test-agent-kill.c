@@ -224,6 +224,22 @@ static const char *const POINT[] = {
 };
 
 /* Whether @pid runs `pkcshsm_mk_change list`. */
+/* The pkcshsm_mk_change that helper @helper runs (its child on the pty),
+ * within @ms, or 0; a leftover of another process is not taken for it. */
+static pid_t tool_of(pid_t helper, int ms)
+{
+	for (int waited = 0; waited <= ms; waited += 20) {
+		pid_t p[8], parent;
+		int n = pids_named("pkcshsm_mk_change", p, 8);
+
+		for (int i = 0; i < n; i++)
+			if (proc_state(p[i], &parent) != 'Z' && parent == helper)
+				return p[i];
+		sleep_ms(20);
+	}
+	return 0;
+}
+
 static bool is_list(pid_t pid)
 {
 	char path[64], args[512] = "";
@@ -240,7 +256,10 @@ static bool is_list(pid_t pid)
 		if (!args[i])
 			args[i] = ' ';
 	args[n] = '\0';
-	return strstr(args, " list ") || (n >= 5 && !strcmp(args + n - 5, "list "));
+	if (strstr(args, " list ") || (n >= 5 && !strcmp(args + n - 5, "list ")))
+		return true;
+	diag("pkcshsm_mk_change %d runs as '%s'", (int)pid, args);
+	return false;
 }
 
 /* `mkagent cancel -i ID`, as a person runs it, left running; its output
@@ -317,7 +336,7 @@ static void killed(bool cancel, enum who w, enum point pt)
 		reached = reached && seen_again(works, works_before, 30000);
 	}
 	helper_pid = one_named("mkagent-opencryptoki", 1000);
-	tool = one_named("pkcshsm_mk_change", 1000);
+	tool = helper_pid ? tool_of(helper_pid, 1000) : 0;
 	if (!cancel && helper_pid)
 		proc_state(helper_pid, &runner); /* the agent's worker */
 	if (!ok(reached && helper_pid && tool && runner, "%s: the point is reached", what)) {
