@@ -19,7 +19,7 @@
 #include "core/macro.h"
 
 static char started[4096], go[4096], recovered[4096], notify_log[4096], daemon_log[4096];
-static char succeed[4096], fail_recover[4096], recover_hold[4096], recovering[4096];
+static char errfile[4096], succeed[4096], fail_recover[4096], recover_hold[4096], recovering[4096];
 
 /*
  * A consumer whose reencipher waits for the test's word, then fails as
@@ -66,14 +66,18 @@ static void config(bool auto_recover)
 		   auto_recover ? "yes" : "no", tmp, notify);
 }
 
-static char *plan_slow(struct apsim_key *k)
+/* With auto-recover (or not), a planned change of 08.0033 and 09.0033 to
+ * a new AES key for the slow consumer, the key loaded into both. */
+static char *loaded_op(bool auto_recover)
 {
 	char hex[MKVP_STR_MAX];
 	struct run_result r;
+	struct apsim_key k;
 	char *id;
 
-	apsim_random_key(MK_CCA_AES, k);
-	hex_of(MK_CCA_AES, k, hex);
+	config(auto_recover);
+	apsim_random_key(MK_CCA_AES, &k);
+	hex_of(MK_CCA_AES, &k, hex);
 	mk(&r, "plan", "-a", "08.0033,09.0033", "-A", hex, "--profiles", "slow", NULL);
 	id = created_id(r.out) ? strdup(created_id(r.out)) : NULL;
 	if (!id)
@@ -83,6 +87,7 @@ static char *plan_slow(struct apsim_key *k)
 	unlink(go);
 	unlink(recovered);
 	unlink(recovering);
+	load_all(CCA, 2, MK_CCA_AES, &k);
 	return id;
 }
 
@@ -167,14 +172,11 @@ static void audit_has(const char *id, const char *line, const char *what)
 static void by_the_agent(void)
 {
 	char line[64];
-	struct apsim_key k;
 	pid_t agent;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
+	id = loaded_op(true);
 	agent = agent_start(NULL, daemon_log, true, 300);
-	load_all(CCA, 2, MK_CCA_AES, &k);
 	activate_meanwhile(1);
 	ok(wait_state(id, "error", 15000, NULL), "agent: activated while a consumer re-enciphers: error");
 	ok(!strncmp(op_field(id, "reason"), "activated-early", 15),
@@ -201,9 +203,9 @@ static void by_the_agent(void)
 	free(id);
 }
 
-/* `mkagent A B C D E` (NULL ends them) by a person, in a child: its stderr in @err. */
-static pid_t person(const char *err, const char *a, const char *b, const char *c, const char *d,
-		    const char *e)
+/* `mkagent A B C D E` (NULL ends them) by a person, in a child: its
+ * stderr in @errfile. */
+static pid_t person(const char *a, const char *b, const char *c, const char *d, const char *e)
 {
 	pid_t pid = fork();
 
@@ -211,15 +213,15 @@ static pid_t person(const char *err, const char *a, const char *b, const char *c
 		struct run_result r;
 
 		mk(&r, a, b, c, d, e, NULL);
-		write_text(err, 0600, "%s", r.err);
+		write_text(errfile, 0600, "%s", r.err);
 		_exit(r.status);
 	}
 	return pid;
 }
 
-static pid_t person_reencipher(const char *id, const char *err)
+static pid_t person_reencipher(const char *id)
 {
-	return person(err, "reencipher", "-i", id, NULL, NULL);
+	return person("reencipher", "-i", id, NULL, NULL);
 }
 
 static int exit_of(pid_t pid)
@@ -249,21 +251,17 @@ static bool phase_is(const char *id, const char *phase, const char *status)
 static void by_a_person(bool auto_recover)
 {
 	const char *what = auto_recover ? "person" : "person, auto-recover = no";
-	char err[4096], *text;
-	struct apsim_key k;
+	char *text;
 	int status = -1;
 	pid_t pid;
 	char *id;
 
-	config(auto_recover);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
-	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
-	pid = person_reencipher(id, err);
+	id = loaded_op(auto_recover);
+	pid = person_reencipher(id);
 	activate_meanwhile(2);
 	waitpid(pid, &status, 0);
 	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1, "%s: activated while re-enciphering: exit 1", what);
-	text = read_text(err);
+	text = read_text(errfile);
 	ok(text && strstr(text, "APQN 08.0033 has a new master key active before every consumer re-enciphered (profile slow reencipher failed: the new master key register is empty)"),
 	   "  one line names the APQN and the consumer's failure");
 	is_int(said(text), 1, "  and it is the one line said");
@@ -287,19 +285,15 @@ static void by_a_person(bool auto_recover)
  * activated meanwhile: as reencipher -i, recovered at once. */
 static void helper_by_hand(void)
 {
-	char err[4096], *text;
-	struct apsim_key k;
+	char *text;
 	pid_t pid;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
-	snprintf(err, sizeof(err), "%s/helper.err", tmp);
-	pid = person(err, "helper", "slow", "reencipher", "-i", id);
+	id = loaded_op(true);
+	pid = person("helper", "slow", "reencipher", "-i", id);
 	activate_meanwhile(2);
 	is_int(exit_of(pid), 1, "helper by hand, activated meanwhile: exit 1");
-	text = read_text(err);
+	text = read_text(errfile);
 	ok(text && strstr(text, "APQN 08.0033 has a new master key active before every consumer re-enciphered") &&
 		   strstr(text, "it is in error: activated-early, recovered: slow, not recovered: none"),
 	   "  one line: the APQN, and the recover that ran");
@@ -314,23 +308,19 @@ static void helper_by_hand(void)
  * no early activation, whatever the registers say. */
 static void helper_after_reenciphered(void)
 {
-	char err[4096], line[64];
+	char line[64];
 	struct run_result r;
-	struct apsim_key k;
 	pid_t pid;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
+	id = loaded_op(true);
 	write_text(succeed, 0644, "yes\n");
 	mk(&r, "reencipher", "-i", id, NULL);
 	run_result_free(&r);
 	unlink(succeed);
 	if (!streq(op_field(id, "state"), "reenciphered"))
 		bail_out("operation %s is %s, not reenciphered", id, op_field(id, "state"));
-	snprintf(err, sizeof(err), "%s/helper.err", tmp);
-	pid = person(err, "helper", "slow", "reencipher", "-i", id);
+	pid = person("helper", "slow", "reencipher", "-i", id);
 	activate_meanwhile(2);
 	is_int(exit_of(pid), 1, "reenciphered, a helper by hand fails as the key goes active: exit 1");
 	is_string(op_field(id, "reason"), "profile slow reencipher failed: the new master key register is empty",
@@ -346,18 +336,14 @@ static void helper_after_reenciphered(void)
  * for, the recover phase stays pending, and the line says what is left. */
 static void recover_interrupted(void)
 {
-	char err[4096], *text, *pid_text;
+	char *text, *pid_text;
 	struct run_result r;
-	struct apsim_key k;
 	pid_t pid, cmd;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
+	id = loaded_op(true);
 	write_text(recover_hold, 0644, "hold\n");
-	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
-	pid = person_reencipher(id, err);
+	pid = person_reencipher(id);
 	activate_meanwhile(2);
 	for (int waited = 0; waited < AGENT_WAIT_MS && access(recovering, F_OK) != 0; waited += 50)
 		sleep_ms(50);
@@ -368,7 +354,7 @@ static void recover_interrupted(void)
 		bail_out("the recover helper did not say who runs it");
 	kill(cmd, SIGINT);
 	is_int(exit_of(pid), 1, "Ctrl-C during the recover phase: exit 1");
-	text = read_text(err);
+	text = read_text(errfile);
 	ok(text && strstr(text, "it is in error: activated-early, and profile slow recover interrupted by SIGINT") &&
 		   strstr(text, "run the rest with 'mkagent helper PROFILE recover -i"),
 	   "  one line: interrupted, and how to finish");
@@ -388,17 +374,13 @@ static void recover_interrupted(void)
 /* A recover that fails: one reason at the end, never a transient one. */
 static void recover_fails(void)
 {
-	char err[4096], line[64];
-	struct apsim_key k;
+	char line[64];
 	pid_t pid;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
+	id = loaded_op(true);
 	write_text(fail_recover, 0644, "fail\n");
-	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
-	pid = person_reencipher(id, err);
+	pid = person_reencipher(id);
 	activate_meanwhile(2);
 	is_int(exit_of(pid), 1, "a recover that fails: exit 1");
 	unlink(fail_recover);
@@ -415,18 +397,14 @@ static void recover_fails(void)
 /* A consumer that fails while nothing was activated keeps its own reason. */
 static void plain_failure(void)
 {
-	char err[4096], *text;
-	struct apsim_key k;
+	char *text;
 	int status = -1;
 	struct run_result r;
 	pid_t pid;
 	char *id;
 
-	config(true);
-	id = plan_slow(&k);
-	load_all(CCA, 2, MK_CCA_AES, &k);
-	snprintf(err, sizeof(err), "%s/reencipher.err", tmp);
-	pid = person_reencipher(id, err);
+	id = loaded_op(true);
+	pid = person_reencipher(id);
 	if (!wait_file(started, 30000))
 		bail_out("the reencipher helper never started");
 	write_text(go, 0644, "go\n");
@@ -434,7 +412,7 @@ static void plain_failure(void)
 	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1, "no activation, a consumer fails: exit 1");
 	is_string(op_field(id, "reason"), "profile slow reencipher failed: the new master key register is empty",
 		  "  the reason is the consumer's failure");
-	text = read_text(err);
+	text = read_text(errfile);
 	ok(text && !strstr(text, "activated"), "  nothing is said of an activation: %s", text ? text : "");
 	free(text);
 	ok(access(recovered, F_OK) != 0, "  and no recover phase ran");
@@ -451,6 +429,7 @@ int main(int argc, char **argv)
 	snprintf(started, sizeof(started), "%s/started", tmp);
 	snprintf(go, sizeof(go), "%s/go", tmp);
 	snprintf(recovered, sizeof(recovered), "%s/recovered", tmp);
+	snprintf(errfile, sizeof(errfile), "%s/step.err", tmp);
 	snprintf(succeed, sizeof(succeed), "%s/succeed", tmp);
 	snprintf(fail_recover, sizeof(fail_recover), "%s/recover-fails", tmp);
 	snprintf(recover_hold, sizeof(recover_hold), "%s/recover-hold", tmp);
