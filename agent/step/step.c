@@ -176,7 +176,7 @@ static int recover(struct step *s, struct errmsg *e)
  * consumer failed (@why). With auto-recover the recover phases run at
  * once, under the lock the step holds; the line says where the operation
  * is, and what is left to a person. */
-static int activated_meanwhile(struct step *s, const struct errmsg *why, struct errmsg *e)
+static int recover_after(struct step *s, const struct errmsg *why, struct errmsg *e)
 {
 	struct op *op = &s->op;
 	struct errmsg rec;
@@ -220,7 +220,7 @@ static int run_through(struct step *s, enum phase ph, struct errmsg *e)
 		return errmsg_set(e, rc, "operation %s stays %s: %s; run it again later", op->id,
 				  op_state_name(ps->during), why.text);
 	if (found_activated(op, rc, ph))
-		return activated_meanwhile(s, &why, e);
+		return recover_after(s, &why, e);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
 	return engine_transition(s->en, op, ps->after, NULL, e);
@@ -275,7 +275,7 @@ int step_one_profile(struct step *s, enum phase ph, const char *profile, struct 
 		rc = engine_run_phase(s->en, op, ph, profile, &why);
 	}
 	if (found_activated(op, rc, ph))
-		return activated_meanwhile(s, &why, e);
+		return recover_after(s, &why, e);
 	if (rc < 0)
 		return errmsg_set(e, rc, "operation %s: %s", op->id, why.text);
 	return 0;
